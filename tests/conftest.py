@@ -30,3 +30,29 @@ def tiny_model_dir(tmp_path_factory, smollm_tokenizer):
     from arc24.models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"), smollm_tokenizer)
+
+
+SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+ARC1 = os.path.join(SHARED_DATA, "arc-agi-1")
+
+
+@pytest.fixture(scope="session")
+def small_tasks_file(tmp_path_factory):
+    """Kaggle-layout challenges + solutions holding the 8 ARC-AGI-1 training tasks with the fewest
+    cells: prompts of a few hundred tokens, so CPU training steps take well under a second."""
+    import json
+
+    with open(os.path.join(ARC1, "arc-agi_training_challenges.json")) as f:
+        challenges = json.load(f)
+    with open(os.path.join(ARC1, "arc-agi_training_solutions.json")) as f:
+        solutions = json.load(f)
+
+    def cells(task):
+        grids = [p[k] for p in task["train"] for k in ("input", "output")] + [p["input"] for p in task["test"]]
+        return sum(len(g) * len(g[0]) for g in grids)
+
+    ids = sorted(challenges, key=lambda t: (cells(challenges[t]), t))[:8]
+    folder = tmp_path_factory.mktemp("small-tasks")
+    (folder / "challenges.json").write_text(json.dumps({t: challenges[t] for t in ids}))
+    (folder / "solutions.json").write_text(json.dumps({t: solutions[t] for t in ids}))
+    return folder / "challenges.json", folder / "solutions.json"

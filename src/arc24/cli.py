@@ -61,7 +61,7 @@ def cmd_train(args) -> int:
     from .trainer import train
 
     config = load_config(TrainConfig, args.config, args.set)
-    summary = train(config)
+    summary = train(config, stop_at=args.stop_at)
     print(f"[arc24 train] done: steps {summary['start_step']} -> {summary['end_step']}; "
           f"weights in {summary['final']}")
     return 0
@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="YAML file of TrainConfig settings")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. --set lora.rank=64 --set max_steps=10 (repeatable)")
+    p.add_argument("--stop-at", type=int, metavar="STEP",
+                   help="leave after this step with a checkpoint, as if interrupted (the schedule still "
+                        "runs to max_steps; start again to continue)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("demo", help="the main job on the embedded model and the shared data (make demo)")

@@ -104,7 +104,9 @@ def build_model(config: TrainConfig, device: torch.device, precision: str):
     model = AutoModelForCausalLM.from_pretrained(resolve_model(config.model), dtype=base_dtype)
     model.config.use_cache = False
     if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        # Renamed in transformers 5 (the old name warns); non-reentrant needs no input grads under LoRA.
+        enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+        enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if config.adapter:
         from peft import PeftModel
 
@@ -249,17 +251,23 @@ def load_checkpoint(path: Path, model, optimizer, scheduler, scaler, procs, full
 class RunLog:
     """Metrics to metrics.jsonl and TensorBoard (and W&B when asked); main process only."""
 
-    def __init__(self, out: Path, config: TrainConfig, enabled: bool):
+    def __init__(self, out: Path, config: TrainConfig, enabled: bool, start_step: int):
         self.enabled = enabled
         self.writers = []
         self.wandb = None
         if not enabled:
             return
-        self.jsonl = open(out / "metrics.jsonl", "a")
+        path = out / "metrics.jsonl"
+        # Steps after the checkpoint we resume from were trained by a run that was cut off; they are
+        # trained again now, so their old records go and the curve stays one line per step.
+        kept = [line for line in (path.read_text().splitlines() if path.exists() else [])
+                if json.loads(line).get("step", 0) <= start_step]
+        path.write_text("".join(line + "\n" for line in kept))
+        self.jsonl = open(path, "a")
         if "tensorboard" in config.report_to:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writers.append(SummaryWriter(str(out / "tensorboard")))
+            self.writers.append(SummaryWriter(str(out / "tensorboard"), purge_step=start_step + 1))
         if "wandb" in config.report_to:
             try:
                 import wandb
@@ -334,8 +342,12 @@ def _evaluate(model: LossModel, batches: list[dict], device, precision) -> float
     return total / max(count, 1)
 
 
-def train(config: TrainConfig, progress: bool = True) -> dict:
-    """Run (or resume) a training run; return a summary. Raises OutOfMemory with a clear message."""
+def train(config: TrainConfig, progress: bool = True, stop_at: int | None = None) -> dict:
+    """Run (or resume) a training run; return a summary. Raises OutOfMemory with a clear message.
+
+    stop_at: leave after this step (its checkpoint written) as if interrupted; the schedule still
+    runs to max_steps, so starting again continues the same run.
+    """
     from tqdm.auto import tqdm
     from transformers import get_scheduler
 
@@ -396,7 +408,7 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
     if resumed_from is not None:
         start = load_checkpoint(resumed_from, model, optimizer, scheduler, scaler, procs, full)
 
-    log = RunLog(out, config, procs.main)
+    log = RunLog(out, config, procs.main, start)
     if procs.main and config.length_stats_samples:
         stats = length_report(stream, config.length_stats_samples, start=start * config.global_batch_size)
         (out / "length_stats.json").write_text(json.dumps(stats, indent=1))
@@ -415,6 +427,9 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
         torch.utils.data.Subset(StepBatches(stream, config.global_batch_size, config.per_device_batch_size,
                                             procs, tokenizer.pad_token_id), range(start, config.max_steps)),
         batch_size=None, num_workers=config.dataloader_workers,
+        # Its own generator: the loader must not draw from the global RNG, which a resumed run
+        # restores from the checkpoint (dropout draws from it).
+        generator=torch.Generator().manual_seed(config.seed),
         prefetch_factor=2 if config.dataloader_workers else None)
     meta = {"stream": stream.fingerprint, "world": procs.world}
     step = start
@@ -475,6 +490,11 @@ def train(config: TrainConfig, progress: bool = True) -> dict:
                 if step % config.save_steps == 0 or step == config.max_steps:
                     save_checkpoint(out, step, model, optimizer, scheduler, scaler, tokenizer, procs,
                                     config.keep_checkpoints, meta)
+                if stop_at is not None and step >= stop_at:
+                    if step % config.save_steps:
+                        save_checkpoint(out, step, model, optimizer, scheduler, scaler, tokenizer, procs,
+                                        config.keep_checkpoints, meta)
+                    break
     finally:
         bar.close()
         log.close()

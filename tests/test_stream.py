@@ -1,0 +1,79 @@
+"""The sample stream is a pure function of (seed, index, datasets, settings)."""
+
+import time
+
+import pytest
+
+from arc24.data import DatasetMix, DatasetSpec
+from arc24.prompts import IGNORE_INDEX
+from arc24.stream import SampleStream, StreamSettings, length_report
+
+
+@pytest.fixture(scope="module")
+def mix(small_tasks_file):
+    challenges, solutions = small_tasks_file
+    return DatasetMix([DatasetSpec(challenges, solutions)])
+
+
+def make(mix, tokenizer, **kw):
+    settings = dict(prompt_tasks={"output-from-examples-v1": 1.0, "input-from-inputs-v1": 1.0},
+                    problem_augmentation=0.5, max_seq_len=1024)
+    settings.update(kw)
+    return SampleStream(StreamSettings(**settings), mix, tokenizer)
+
+
+def test_sample_is_a_pure_function_of_index(mix, smollm_tokenizer):
+    a = make(mix, smollm_tokenizer)
+    b = make(mix, smollm_tokenizer)
+    # Out of order and repeated: nothing depends on what was generated before.
+    for i in (5, 0, 1_000_000, 5, 3):
+        assert a.sample(i) == b.sample(i)
+    assert len({tuple(a.sample(i).input_ids) for i in range(10)}) > 5
+
+
+def test_seed_and_settings_change_the_stream(mix, smollm_tokenizer):
+    base = make(mix, smollm_tokenizer)
+    other_seed = make(mix, smollm_tokenizer, seed=1)
+    other_settings = make(mix, smollm_tokenizer, problem_augmentation=0.0)
+    assert base.fingerprint != other_seed.fingerprint != other_settings.fingerprint
+    assert [base.sample(i).input_ids for i in range(4)] != [other_seed.sample(i).input_ids for i in range(4)]
+
+
+def test_far_index_costs_the_same_as_the_first(mix, smollm_tokenizer):
+    stream = make(mix, smollm_tokenizer)
+
+    def cost(start):
+        t = time.perf_counter()
+        for i in range(start, start + 20):
+            stream.sample(i)
+        return time.perf_counter() - t
+
+    cost(0)  # warm up
+    near, far = cost(0), cost(10**9)
+    assert far < 3 * near + 0.05  # no replay: far samples are not generated from the near ones
+
+
+def test_both_prompt_tasks_and_labels_only_on_answer(mix, smollm_tokenizer):
+    stream = make(mix, smollm_tokenizer)
+    samples = [stream.sample(i) for i in range(40)]
+    assert {s.prompt_task for s in samples} == {"output-from-examples-v1", "input-from-inputs-v1"}
+    for s in samples:
+        learned = [t for t in s.labels if t != IGNORE_INDEX]
+        assert 0 < len(learned) < len(s.input_ids)
+        text = smollm_tokenizer.decode(learned)
+        assert text.startswith("```grid shape:") and text.endswith("<|im_end|>")
+
+
+def test_too_long_tasks_are_named_not_dropped_silently(mix, smollm_tokenizer):
+    stream = make(mix, smollm_tokenizer, max_seq_len=60)
+    with pytest.raises(RuntimeError, match="too long for max_seq_len=60"):
+        for i in range(50):
+            stream.sample(i)
+    report = length_report(make(mix, smollm_tokenizer, max_seq_len=300), 30)
+    assert report["samples"] == 30 and report["length_percentiles"]["100"] <= 300
+    assert report["too_long_draws"] == 0 or report["too_long_tasks"]
+
+
+def test_unknown_prompt_task_is_an_error_at_once(mix, smollm_tokenizer):
+    with pytest.raises(ValueError, match="unknown prompt template"):
+        make(mix, smollm_tokenizer, prompt_tasks={"output-from-examples-v9": 1.0})

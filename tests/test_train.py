@@ -1,0 +1,172 @@
+"""Training on a tiny random Qwen2 (CPU): exact resume, continual training, clear errors, two processes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from arc24.config import ConfigError, load_config
+from arc24.memory import OutOfMemory
+from arc24.train_config import TrainConfig
+from arc24.trainer import train
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_config(path, out, model, tasks, **extra):
+    challenges, solutions = tasks
+    lines = [
+        f"output_dir: {out}",
+        f"model: {model}",
+        "lora: {rank: 4, dropout: 0.1}",  # dropout draws random numbers: resume must restore the RNG
+        "data:",
+        f"  datasets: [{{path: {challenges}, solutions: {solutions}}}]",
+        f"  eval_datasets: [{{path: {challenges}, solutions: {solutions}}}]",
+        "  prompt_tasks: {output-from-examples-v1: 0.7, input-from-inputs-v1: 0.3}",
+        "  problem_augmentation: 0.3",
+        "  max_seq_len: 768",
+        "max_steps: 6",
+        "global_batch_size: 2",
+        "learning_rate: 1.0e-3",
+        "save_steps: 2",
+        "eval_steps: 3",
+        "eval_samples: 2",
+        "length_stats_samples: 8",
+        "gradient_checkpointing: true",
+    ]
+    lines += [f"{k}: {v}" for k, v in extra.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def losses(out):
+    rows = [json.loads(line) for line in (Path(out) / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: r["loss"] for r in rows if "loss" in r}
+
+
+def adapter_weights(folder):
+    return load_file(Path(folder) / "adapter_model.safetensors")
+
+
+@pytest.fixture
+def cfg(tmp_path, tiny_model_dir, small_tasks_file):
+    def make(name, **extra):
+        return write_config(tmp_path / f"{name}.yaml", tmp_path / name, tiny_model_dir, small_tasks_file, **extra)
+    return make
+
+
+def test_resume_is_exact(cfg):
+    straight = train(load_config(TrainConfig, cfg("straight")), progress=False)
+    assert straight["end_step"] == 6
+
+    first = train(load_config(TrainConfig, cfg("resumed")), progress=False, stop_at=3)
+    assert first["end_step"] == 3
+    second = train(load_config(TrainConfig, cfg("resumed")), progress=False)
+    assert second["resumed_from"].endswith("checkpoint-3") and second["start_step"] == 3
+
+    a, b = losses(Path(straight["output_dir"])), losses(Path(second["output_dir"]))
+    assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5, 6]  # one record per step, no duplicates
+    for step in a:
+        assert b[step] == pytest.approx(a[step], rel=1e-5, abs=1e-6), step
+    wa, wb = adapter_weights(straight["final"]), adapter_weights(second["final"])
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        torch.testing.assert_close(wa[name], wb[name], rtol=1e-5, atol=1e-6)
+    # the run actually learned something and logged eval loss and the length report
+    rows = (Path(second["output_dir"]) / "metrics.jsonl").read_text()
+    assert "eval_loss" in rows
+    assert json.loads((Path(second["output_dir"]) / "length_stats.json").read_text())["samples"] == 8
+
+
+def test_half_written_checkpoint_is_never_used(cfg):
+    out = train(load_config(TrainConfig, cfg("crash")), progress=False, stop_at=2)["output_dir"]
+    # what a run killed mid-save leaves behind
+    partial = Path(out) / "checkpoint-4.partial"
+    (partial / "model").mkdir(parents=True)
+    (partial / "optimizer.pt").write_bytes(b"trunc")
+    summary = train(load_config(TrainConfig, cfg("crash")), progress=False, stop_at=3)
+    assert summary["resumed_from"].endswith("checkpoint-2")
+    assert not partial.exists()
+
+
+def test_keeps_last_k_checkpoints(cfg):
+    out = Path(train(load_config(TrainConfig, cfg("keep", keep_checkpoints=2)), progress=False)["output_dir"])
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-4", "checkpoint-6"]
+
+
+def test_continual_training_starts_from_the_adapter(cfg, tmp_path):
+    first = train(load_config(TrainConfig, cfg("stage1", max_steps=2)), progress=False)
+    start = adapter_weights(first["final"])
+    stage2 = load_config(TrainConfig, cfg("stage2", max_steps=2), [f"adapter={first['final']}"])
+    from arc24.trainer import build_model
+
+    model = build_model(stage2, torch.device("cpu"), "fp32")
+    from peft import get_peft_model_state_dict
+
+    loaded = get_peft_model_state_dict(model)
+    assert loaded.keys() == start.keys()
+    for name in start:
+        torch.testing.assert_close(loaded[name], start[name])
+    # and it is trainable: the weights move from there
+    second = train(stage2, progress=False)
+    moved = adapter_weights(second["final"])
+    assert any(not torch.equal(moved[n], start[n]) for n in start)
+
+
+def test_resume_with_other_settings_is_refused(cfg):
+    train(load_config(TrainConfig, cfg("refuse", max_steps=1)), progress=False)
+    changed = load_config(TrainConfig, cfg("refuse", max_steps=2), ["learning_rate=0.5"])
+    with pytest.raises(ConfigError, match="different settings \\(learning_rate\\)"):
+        train(changed, progress=False)
+
+
+def test_config_errors_name_the_key(cfg):
+    with pytest.raises(ConfigError, match="unknown key lora.rnak"):
+        load_config(TrainConfig, cfg("bad"), ["lora.rnak=8"])
+    with pytest.raises(ConfigError, match="max_steps: expected an integer"):
+        load_config(TrainConfig, cfg("bad"), ["max_steps=many"])
+
+
+def run_cli(*args, env_extra=None, timeout=600):
+    env = dict(os.environ, **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "arc24.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout, cwd=REPO)
+
+
+def test_out_of_memory_is_a_clear_error_and_keeps_the_checkpoint(cfg):
+    path = cfg("oom", max_steps=4)
+    ok = run_cli("train", str(path), "--set", "max_steps=2")  # fine: 2 steps, checkpoint-2
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    # The same run continued with a memory cap far below what it uses: a real OutOfMemory at step 3.
+    res = run_cli("train", str(path), "--set", "memory_limit_gb=0.01")
+    assert res.returncode == 3, res.stderr[-2000:]
+    message = res.stderr.strip().splitlines()[-1]
+    for part in ("Out of memory at step 3", "max_seq_len=768", "per_device_batch=1", "lora_rank=4",
+                 "precision=fp32", "GiB used", "Try, in order: 1) lower max_seq_len"):
+        assert part in message
+    assert "Traceback" not in res.stderr
+    out = path.parent / "oom"
+    assert (out / "checkpoint-2" / "state.json").exists()
+    # and the run continues from there once the cap is lifted
+    again = run_cli("train", str(path))
+    assert again.returncode == 0 and "resuming from checkpoint-2" in again.stdout
+
+
+def test_two_processes_match_one(cfg, tmp_path):
+    single = train(load_config(TrainConfig, cfg("single", max_steps=2, save_steps=2)), progress=False)
+    path = cfg("ddp", max_steps=2, save_steps=2)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    res = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                          "--master_port", "29517", "-m", "arc24.cli", "train", str(path)],
+                         capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "2 process(es)" in res.stdout
+    a, b = losses(single["output_dir"]), losses(tmp_path / "ddp")
+    assert sorted(a) == sorted(b) == [1, 2]
+    for step in a:  # the same samples per step, whatever the device count
+        assert b[step] == pytest.approx(a[step], rel=1e-4)
