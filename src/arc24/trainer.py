@@ -104,9 +104,12 @@ def build_model(config: TrainConfig, device: torch.device, precision: str):
     model = AutoModelForCausalLM.from_pretrained(resolve_model(config.model), dtype=base_dtype)
     model.config.use_cache = False
     if config.gradient_checkpointing:
-        # Renamed in transformers 5 (the old name warns); non-reentrant needs no input grads under LoRA.
-        enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
-        enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        # Non-reentrant: LoRA needs no gradient on the inputs. (Renamed in transformers 5.)
+        kwargs = {"use_reentrant": False}
+        if hasattr(model, "activation_checkpointing_enable"):
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
     if config.adapter:
         from peft import PeftModel
 
@@ -351,6 +354,8 @@ def train(config: TrainConfig, progress: bool = True, stop_at: int | None = None
     from tqdm.auto import tqdm
     from transformers import get_scheduler
 
+    began = time.perf_counter()
+    first_step_seconds = None
     procs = Processes.from_env()
     if torch.cuda.is_available():
         device = torch.device("cuda", procs.local_rank)
@@ -470,6 +475,8 @@ def train(config: TrainConfig, progress: bool = True, stop_at: int | None = None
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
                 step += 1
+                if first_step_seconds is None:
+                    first_step_seconds = time.perf_counter() - began
                 loss = _all_sum(loss_sum, procs, device) / max(labelled, 1)
                 tokens = _all_sum(tokens, procs, device)
                 seconds = time.perf_counter() - tick
@@ -505,7 +512,8 @@ def train(config: TrainConfig, progress: bool = True, stop_at: int | None = None
         final = _publish_final(out)
     _barrier(procs)
     return {"output_dir": str(out), "start_step": start, "end_step": step, "losses": losses,
-            "final": str(final) if final else None, "resumed_from": str(resumed_from) if resumed_from else None}
+            "final": str(final) if final else None, "resumed_from": str(resumed_from) if resumed_from else None,
+            "seconds_to_first_step": first_step_seconds}
 
 
 def _publish_final(out: Path) -> Path | None:

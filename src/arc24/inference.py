@@ -1,0 +1,558 @@
+"""Augmented inference: predict every test output under many views of its task.
+
+For each test input of each task, `build_requests` makes one prompt per augmented view
+(`inference_augmentations`), `predict` has a backend answer them greedily, parses each answer
+strictly with the grid format and maps the parsed grid back to the original task's frame, so
+the predictions of all views can be voted on (see voting.py).
+
+Two backends share one small interface (`Backend.generate`):
+- `TransformersBackend`: batched greedy generation with Hugging Face transformers, on CPU or
+  GPU; used in tests and as the fallback.
+- `VLLMBackend`: vLLM's offline engine, for the Kaggle GPUs. vLLM is imported only inside it:
+  it is not installed on CPU machines, and everything else (parsing, reversing, voting) is
+  shared and tested without it.
+
+Both stop an answer at the end-of-turn token or at the first complete closing-fence line
+(FENCE_STOP, "\\n```\\n"), and drop anything after that line, exactly as vLLM's stop strings do.
+Requiring the newline keeps parsing strict: a line that starts with ``` but goes on (e.g.
+"```python") is not a closing fence, so generation runs on and the parser rejects the answer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import math
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .augment import Augmentation, inference_augmentations
+from .formats import DEFAULT_FORMAT, FENCE, get_format
+from .prompts import fit_task
+from .task import MAX_SIDE, Grid, Task, as_grid, grid_to_list
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TEMPLATE = "output-from-examples-v1"
+DEFAULT_VIEWS = 96
+FENCE_STOP = "\n" + FENCE + "\n"  # a closing-fence line, complete with its newline
+ANSWER_MARGIN = 16  # extra tokens over a rendered 30x30 grid: end-of-turn token, tokenizer quirks
+
+
+# ---------------------------------------------------------------- predictions
+
+
+@dataclass
+class Prediction:
+    """One model answer for one view of one test input."""
+
+    task_id: str
+    test_index: int
+    augmentation: dict  # Augmentation.to_dict() of the view the model saw
+    grid: Grid | None  # parsed and mapped back to the original frame; None when unusable
+    text: str  # the raw answer
+    reason: str | None  # why grid is None; None when it is set
+    logprob_mean: float  # mean log-probability of the generated tokens (<= 0)
+    n_tokens: int
+
+    def to_json(self) -> dict:
+        return {
+            "task_id": self.task_id,
+            "test_index": self.test_index,
+            "augmentation": self.augmentation,
+            "grid": None if self.grid is None else grid_to_list(self.grid),
+            "text": self.text,
+            "reason": self.reason,
+            "logprob_mean": self.logprob_mean,
+            "n_tokens": self.n_tokens,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> Prediction:
+        grid = d.get("grid")
+        return cls(
+            task_id=d["task_id"],
+            test_index=int(d["test_index"]),
+            augmentation=d["augmentation"],
+            grid=None if grid is None else as_grid(grid),
+            text=d["text"],
+            reason=d.get("reason"),
+            logprob_mean=float(d["logprob_mean"]),
+            n_tokens=int(d["n_tokens"]),
+        )
+
+
+def save_predictions(predictions: list[Prediction], path: str | os.PathLike) -> None:
+    """One JSON object per line, so a partial file is still readable line by line."""
+    with open(path, "w", encoding="utf-8") as f:
+        for p in predictions:
+            f.write(json.dumps(p.to_json()) + "\n")
+
+
+def load_predictions(path: str | os.PathLike) -> list[Prediction]:
+    with open(path, encoding="utf-8") as f:
+        return [Prediction.from_json(json.loads(line)) for line in f if line.strip()]
+
+
+# ---------------------------------------------------------------- requests
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    """One prompt to answer: a test input of a task under one augmentation."""
+
+    task_id: str
+    test_index: int
+    augmentation: Augmentation
+    prompt_ids: list[int]
+    n_dropped: int = 0  # train pairs left out so the prompt fits
+
+
+def build_requests(
+    tokenizer,
+    tasks: dict[str, Task],
+    n_views: int,
+    seed: int,
+    template: str = DEFAULT_TEMPLATE,
+    fmt: str = DEFAULT_FORMAT,
+    *,
+    max_prompt_len: int,
+) -> tuple[list[PredictRequest], list[tuple[str, int, int]]]:
+    """Prompts for n_views augmented views of every test input, and the test inputs that do not fit.
+
+    max_prompt_len must leave room for the answer in the model's context (context length minus
+    max_new_tokens). Train pairs are dropped (last first) until a prompt fits; a view whose
+    prompt does not fit even with one train pair is not requested, and its test input is
+    reported once in `too_long` as (task_id, test_index, the longest such prompt's length).
+    The other views of that test input are still requested.
+    """
+    requests: list[PredictRequest] = []
+    too_long: list[tuple[str, int, int]] = []
+    for task_id, task in tasks.items():
+        views = inference_augmentations(n_views, seed, task)
+        augmented = [view.apply_task(task) for view in views]
+        for test_index in range(len(task.test)):
+            longest_unfit = 0
+            for view, view_task in zip(views, augmented):
+                fitted = fit_task(tokenizer, view_task, template, fmt, max_prompt_len,
+                                  for_training=False, test_index=test_index)
+                if fitted.too_long:
+                    longest_unfit = max(longest_unfit, fitted.length)
+                    continue
+                requests.append(PredictRequest(task_id, test_index, view, fitted.input_ids, fitted.n_dropped))
+            if longest_unfit:
+                too_long.append((task_id, test_index, longest_unfit))
+    return requests, too_long
+
+
+def max_answer_tokens(tokenizer, fmt: str = DEFAULT_FORMAT, margin: int = ANSWER_MARGIN) -> int:
+    """Enough new tokens for the largest grid (30x30) in this format with this tokenizer.
+
+    Some tokenizers merge runs of digits, so a few 30x30 grids are counted (uniform, a
+    diagonal pattern, random) and the largest count is used.
+    """
+    grid_format = get_format(fmt)
+    rng = np.random.default_rng(0)
+    side = np.arange(MAX_SIDE)
+    grids = [
+        np.zeros((MAX_SIDE, MAX_SIDE), np.int8),
+        ((side[:, None] + side[None, :]) % 10).astype(np.int8),
+        rng.integers(0, 10, (MAX_SIDE, MAX_SIDE)).astype(np.int8),
+    ]
+    counts = [len(tokenizer(grid_format.render(g), add_special_tokens=False)["input_ids"]) for g in grids]
+    return max(counts) + margin
+
+
+# ---------------------------------------------------------------- backends
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str  # decoded without special tokens, ending at the closing-fence line at the latest
+    token_ids: list[int]  # the generated tokens, the end-of-turn token included when emitted
+    logprob_mean: float
+    n_tokens: int
+
+
+class Backend(ABC):
+    """Greedy generation for token-id prompts."""
+
+    # How many prompts `predict` hands over per call; also the progress bar's step.
+    chunk_size: int = 64
+
+    @abstractmethod
+    def generate(self, prompts: list[list[int]], max_new_tokens: int) -> list[Generation]:
+        """One greedy answer per prompt, in the order of the prompts."""
+
+
+def cut_at_fence(text: str) -> str:
+    """The text up to and including its first closing-fence line (all of it when there is none)."""
+    end = text.find(FENCE_STOP)
+    return text if end < 0 else text[: end + len(FENCE_STOP)]
+
+
+def end_token_ids(tokenizer, model=None) -> list[int]:
+    """Token ids that end an answer: eos, the chat template's end-of-turn token, the model's eos ids."""
+    ids = set()
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    turn_end = _template_end_token(tokenizer)
+    if turn_end is not None:
+        ids.add(turn_end)
+    config_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if config_eos is not None:
+        ids.update(int(i) for i in np.atleast_1d(config_eos))
+    return sorted(ids)
+
+
+def _template_end_token(tokenizer) -> int | None:
+    """The special token the chat template writes right after an assistant answer (e.g. <|im_end|>)."""
+    if not getattr(tokenizer, "chat_template", None):
+        return None
+    user = [{"role": "user", "content": "Hi"}]
+    prompt = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
+    full = tokenizer.apply_chat_template(user + [{"role": "assistant", "content": "Hello"}], tokenize=False)
+    if not full.startswith(prompt):
+        return None
+    completion = tokenizer(full[len(prompt):], add_special_tokens=False)["input_ids"]
+    special = set(tokenizer.all_special_ids)
+    return next((int(t) for t in completion if t in special), None)
+
+
+class TransformersBackend(Backend):
+    """Batched greedy generation with a transformers model (KV cache, left padding)."""
+
+    # Enough generated tokens to always contain FENCE_STOP (5 characters, so at most 5 tokens).
+    _TAIL_TOKENS = 8
+
+    def __init__(self, model, tokenizer, batch_size: int = 8):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.chunk_size = batch_size
+        self.end_ids = end_token_ids(tokenizer, model)
+        pad = tokenizer.pad_token_id
+        self.pad_id = int(pad if pad is not None else self.end_ids[0])
+
+    def generate(self, prompts: list[list[int]], max_new_tokens: int) -> list[Generation]:
+        # Longest first, so similar lengths share a batch (less padding) and an out-of-memory
+        # error shows up in the first batch rather than after hours.
+        order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+        results: list[Generation | None] = [None] * len(prompts)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start: start + self.batch_size]
+            for i, generation in zip(batch, self._generate_batch([prompts[i] for i in batch], max_new_tokens)):
+                results[i] = generation
+        return results
+
+    def _generate_batch(self, prompts: list[list[int]], max_new_tokens: int) -> list[Generation]:
+        import torch
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        device = next(self.model.parameters()).device
+        width = max(len(p) for p in prompts)
+        # Left padding: every prompt ends at the same position, where generation starts.
+        input_ids = torch.tensor([[self.pad_id] * (width - len(p)) + list(p) for p in prompts], device=device)
+        attention_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
+        recorder = _GreedyLogprobs()
+        stop = _AnswerStop(self.tokenizer, width, self.end_ids, len(prompts))
+        with torch.inference_mode():
+            sequences = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                do_sample=False,
+                num_beams=1,
+                repetition_penalty=1.0,  # instruct models' generation configs may set one; grids repeat
+                max_new_tokens=max_new_tokens,
+                eos_token_id=self.end_ids,
+                pad_token_id=self.pad_id,
+                logits_processor=LogitsProcessorList([recorder]),
+                stopping_criteria=StoppingCriteriaList([stop]),
+            )
+        generated = sequences[:, width:].tolist()
+        chosen = torch.stack(recorder.tokens, dim=1).tolist()  # (batch, steps)
+        logprobs = torch.stack(recorder.logprobs, dim=1).tolist()
+        results = []
+        for row, tokens in enumerate(generated):
+            n = stop.lengths[row] or len(tokens)  # None: it ran to max_new_tokens
+            tokens = tokens[:n]
+            if tokens != chosen[row][:n]:
+                raise RuntimeError(
+                    "greedy generation picked a token other than the most likely one: a logits processor "
+                    "from the model's generation config is active, so the log-probabilities would be wrong"
+                )
+            text = cut_at_fence(self.tokenizer.decode(tokens, skip_special_tokens=True))
+            mean = sum(logprobs[row][:n]) / n if n else 0.0
+            results.append(Generation(text=text, token_ids=tokens, logprob_mean=mean, n_tokens=n))
+        return results
+
+
+class _GreedyLogprobs:
+    """A logits processor that records, per step, the most likely token and its log-probability.
+
+    Greedy decoding picks exactly that token, so this gives each generated token's
+    log-probability while keeping two numbers per step, where output_scores would keep the
+    whole vocabulary per step (gigabytes for long answers with a 150k vocabulary). The caller
+    checks that the recorded tokens are the generated ones.
+    """
+
+    def __init__(self):
+        self.tokens = []
+        self.logprobs = []
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        best = torch.log_softmax(scores.float(), dim=-1).max(dim=-1)
+        self.tokens.append(best.indices)
+        self.logprobs.append(best.values)
+        return scores
+
+
+class _AnswerStop:
+    """A stopping criterion: a row is done at an end token or once its text has a closing-fence line.
+
+    It records how many tokens each row had generated when it finished (`lengths`), as
+    finished rows are then filled with padding, which may be the end token itself.
+    """
+
+    def __init__(self, tokenizer, prompt_width: int, end_ids: list[int], batch: int):
+        self.tokenizer = tokenizer
+        self.prompt_width = prompt_width
+        self.end_ids = set(end_ids)
+        self.lengths: list[int | None] = [None] * batch
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        generated = input_ids[:, self.prompt_width:].tolist()
+        for row, tokens in enumerate(generated):
+            if self.lengths[row] is None and tokens and self._finished(tokens):
+                self.lengths[row] = len(tokens)
+        done = [n is not None for n in self.lengths]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+    def _finished(self, tokens: list[int]) -> bool:
+        if tokens[-1] in self.end_ids:
+            return True
+        # Only the tail is decoded (checked every step, so a fence cannot slip past it). The
+        # generation's first line is never preceded by "\n", so an opening fence cannot match.
+        tail = self.tokenizer.decode(tokens[-TransformersBackend._TAIL_TOKENS:], skip_special_tokens=True)
+        return FENCE_STOP in tail
+
+
+class VLLMBackend(Backend):
+    """vLLM's offline engine (GPU only), with an optional LoRA adapter.
+
+    Written against vLLM's documented offline API; vllm is imported here only, as it is not
+    installable on CPU machines.
+    """
+
+    chunk_size = 1 << 16  # vLLM schedules batches itself: give it everything at once
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike,
+        tensor_parallel_size: int = 1,
+        max_model_len: int = 8192,
+        gpu_memory_utilization: float = 0.9,
+        swap_space: float = 0,
+        enable_lora: bool = False,
+        lora_path: str | os.PathLike | None = None,
+        max_lora_rank: int = 64,
+        seed: int = 0,
+    ):
+        reason = vllm_unavailable_reason()
+        if reason:
+            raise RuntimeError(f"cannot use the vLLM backend: {reason}")
+        import vllm
+        from vllm.lora.request import LoRARequest
+
+        n_heads = attention_heads(model_path)
+        tp = usable_tensor_parallel(tensor_parallel_size, n_heads)
+        if tp != tensor_parallel_size:
+            log.warning("tensor parallel size %d does not divide the %s attention heads; using 1 GPU",
+                        tensor_parallel_size, n_heads)
+        enable_lora = enable_lora or lora_path is not None
+        self.llm = vllm.LLM(
+            model=str(model_path),
+            tensor_parallel_size=tp,
+            max_model_len=max_model_len,
+            gpu_memory_utilization=gpu_memory_utilization,
+            swap_space=swap_space,  # greedy decoding never forks sequences: no CPU swap needed
+            enable_lora=enable_lora,
+            max_lora_rank=max_lora_rank,
+            seed=seed,
+        )
+        self.lora_request = LoRARequest("adapter", 1, str(lora_path)) if lora_path is not None else None
+        self.end_ids = end_token_ids(self.llm.get_tokenizer())
+        self._SamplingParams = vllm.SamplingParams
+
+    def generate(self, prompts: list[list[int]], max_new_tokens: int) -> list[Generation]:
+        params = self._SamplingParams(
+            temperature=0.0,
+            max_tokens=max_new_tokens,
+            logprobs=1,  # the chosen token's log-probability at each step
+            stop=[FENCE_STOP],
+            include_stop_str_in_output=True,
+            stop_token_ids=self.end_ids,
+            skip_special_tokens=True,
+        )
+        outputs = self.llm.generate(
+            [{"prompt_token_ids": list(p)} for p in prompts], params, lora_request=self.lora_request, use_tqdm=False
+        )
+        return [_from_vllm(out.outputs[0]) for out in outputs]
+
+
+def _from_vllm(completion) -> Generation:
+    token_ids = list(completion.token_ids)
+    n = len(token_ids)
+    if completion.logprobs:
+        values = [step[t].logprob for t, step in zip(token_ids, completion.logprobs)]
+        mean = sum(values) / len(values)
+    elif completion.cumulative_logprob is not None and n:
+        mean = completion.cumulative_logprob / n
+    else:
+        mean = 0.0 if not n else float("nan")
+    return Generation(text=completion.text, token_ids=token_ids, logprob_mean=mean, n_tokens=n)
+
+
+def attention_heads(model_path: str | os.PathLike) -> int | None:
+    """num_attention_heads from the model folder's config.json (None when not found)."""
+    try:
+        with open(Path(model_path) / "config.json", encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, ValueError):
+        return None
+    config = config.get("text_config", config)  # multimodal configs nest the language model's
+    heads = config.get("num_attention_heads")
+    return int(heads) if heads else None
+
+
+def usable_tensor_parallel(requested: int, n_heads: int | None) -> int:
+    """The requested GPU count if it splits the attention heads evenly, else 1."""
+    if requested <= 1 or not n_heads or n_heads % requested:
+        return 1
+    return requested
+
+
+def vllm_unavailable_reason() -> str | None:
+    """Why vLLM cannot be used here, or None when it can."""
+    if importlib.util.find_spec("vllm") is None:
+        return "vLLM is not installed"
+    import torch
+
+    if not torch.cuda.is_available():
+        return "no CUDA GPU is available (vLLM needs one)"
+    return None
+
+
+BACKENDS = ("auto", "vllm", "transformers")
+
+
+def resolve_backend_name(name: str = "auto") -> str:
+    """'vllm' or 'transformers'. auto = vLLM when it is installed and a CUDA GPU is available."""
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    if name == "auto":
+        return "transformers" if vllm_unavailable_reason() else "vllm"
+    if name == "vllm":
+        reason = vllm_unavailable_reason()
+        if reason:
+            raise RuntimeError(f"the vLLM backend was asked for, but {reason}; use --backend transformers")
+    return name
+
+
+def choose_backend(
+    name: str = "auto",
+    model_path: str | os.PathLike | None = None,
+    *,
+    lora_path: str | os.PathLike | None = None,
+    dtype: str = "auto",
+    batch_size: int = 8,
+    tensor_parallel_size: int = 1,
+    max_model_len: int = 8192,
+    gpu_memory_utilization: float = 0.9,
+) -> Backend:
+    """Load the model with the chosen backend (see resolve_backend_name)."""
+    if model_path is None:
+        raise ValueError("choose_backend needs model_path")
+    resolved = resolve_backend_name(name)
+    if resolved == "vllm":
+        return VLLMBackend(model_path, tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
+                           gpu_memory_utilization=gpu_memory_utilization, lora_path=lora_path)
+    from .models import load_model, load_tokenizer
+
+    model = load_model(model_path, dtype=dtype)
+    if lora_path is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(lora_path)).merge_and_unload().eval()
+    return TransformersBackend(model, load_tokenizer(model_path, padding_side="left"), batch_size=batch_size)
+
+
+# ---------------------------------------------------------------- predicting
+
+
+def predict(
+    backend: Backend,
+    requests: list[PredictRequest],
+    tokenizer,
+    fmt: str = DEFAULT_FORMAT,
+    max_new_tokens: int | None = None,
+    batch_size: int | None = None,
+    progress: bool = True,
+) -> list[Prediction]:
+    """Answer every request; predictions come back in the order of the requests.
+
+    batch_size is how many prompts go to the backend per call (default: its chunk_size).
+    max_new_tokens defaults to max_answer_tokens(tokenizer, fmt).
+    """
+    from tqdm.auto import tqdm
+
+    grid_format = get_format(fmt)
+    if max_new_tokens is None:
+        max_new_tokens = max_answer_tokens(tokenizer, fmt)
+    batch_size = batch_size or backend.chunk_size
+    # Longest prompts first across all requests, so each chunk holds similar lengths.
+    order = sorted(range(len(requests)), key=lambda i: -len(requests[i].prompt_ids))
+    predictions: list[Prediction | None] = [None] * len(requests)
+    with tqdm(total=len(requests), desc="predicting", unit="prompt", disable=not progress) as bar:
+        for start in range(0, len(order), batch_size):
+            chunk = order[start: start + batch_size]
+            generations = backend.generate([requests[i].prompt_ids for i in chunk], max_new_tokens)
+            if len(generations) != len(chunk):
+                raise RuntimeError(f"the backend returned {len(generations)} answers for {len(chunk)} prompts")
+            for i, generation in zip(chunk, generations):
+                predictions[i] = to_prediction(requests[i], generation, grid_format)
+            bar.update(len(chunk))
+    return predictions
+
+
+def to_prediction(request: PredictRequest, generation: Generation, grid_format) -> Prediction:
+    """Parse an answer and map its grid back to the original frame of the task."""
+    parsed = grid_format.parse(generation.text)
+    grid, reason = None, parsed.reason
+    if parsed.ok:
+        try:
+            grid = request.augmentation.reverse_grid(parsed.grid)
+        except ValueError as exc:
+            reason = f"cannot reverse the augmentation {request.augmentation.describe()}: {exc}"
+    logprob = generation.logprob_mean
+    return Prediction(
+        task_id=request.task_id,
+        test_index=request.test_index,
+        augmentation=request.augmentation.to_dict(),
+        grid=grid,
+        text=generation.text,
+        reason=reason,
+        logprob_mean=float(logprob) if math.isfinite(logprob) else float("-inf"),
+        n_tokens=generation.n_tokens,
+    )

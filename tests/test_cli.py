@@ -1,0 +1,66 @@
+"""The arc24 command: subcommands, help, exit codes and one-line errors (real processes, real files)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ARC1 = REPO.parent / "shared" / "data" / "arc-agi-1"
+CONCEPT = REPO.parent / "shared" / "data" / "conceptarc" / "ConceptARC.json"
+
+
+def arc24(*args):
+    return subprocess.run([sys.executable, "-m", "arc24.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=REPO, env=dict(os.environ), timeout=300)
+
+
+def test_help_lists_subcommands():
+    res = arc24("--help")
+    assert res.returncode == 0
+    for name in ("check-data", "prompt", "train", "demo"):
+        assert name in res.stdout
+
+
+def test_check_data_on_the_real_sets():
+    res = arc24("check-data", ARC1 / "arc-agi_training_challenges.json",
+                "--solutions", ARC1 / "arc-agi_training_solutions.json")
+    assert res.returncode == 0 and "400 tasks" in res.stdout and "0 problems" in res.stdout
+    res = arc24("check-data", ARC1 / "arc-agi_evaluation_challenges.json",
+                "--solutions", ARC1 / "arc-agi_evaluation_solutions.json")
+    assert res.returncode == 0 and res.stdout.strip().endswith("400 tasks, 419 test outputs, 0 problems")
+    res = arc24("check-data", CONCEPT)
+    assert res.returncode == 0 and "0 problems" in res.stdout
+
+
+def test_check_data_reports_bad_input_with_exit_1(tmp_path):
+    bad = tmp_path / "bad.json"
+    tasks = json.loads((ARC1 / "arc-agi_training_challenges.json").read_text())
+    tid = sorted(tasks)[0]
+    task = tasks[tid]
+    task["train"][0]["output"] = [[1, 2], [3]]
+    bad.write_text(json.dumps({tid: task}))
+    res = arc24("check-data", bad)
+    assert res.returncode == 1
+    assert f"task {tid}: train[0].output: not rectangular" in res.stdout
+    assert "Traceback" not in res.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"a": [1, 2,\n')
+    res = arc24("check-data", broken)
+    assert res.returncode == 1 and "line" in res.stdout and "column" in res.stdout
+
+
+def test_train_with_an_unknown_key_is_one_line(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output_dir: x\nlearnig_rate: 1\n")
+    res = arc24("train", cfg)
+    assert res.returncode == 2
+    assert "unknown key learnig_rate" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_prompt_shows_the_chat_template(small_tasks_file):
+    challenges, solutions = small_tasks_file
+    res = arc24("prompt", challenges, "--solutions", solutions, "--augment")
+    assert res.returncode == 0, res.stderr
+    assert "<|im_start|>user" in res.stdout and "```grid shape:" in res.stdout
