@@ -170,3 +170,28 @@ def test_two_processes_match_one(cfg, tmp_path):
     assert sorted(a) == sorted(b) == [1, 2]
     for step in a:  # the same samples per step, whatever the device count
         assert b[step] == pytest.approx(a[step], rel=1e-4)
+
+
+def test_ctrl_c_then_start_again_continues_the_curve(cfg):
+    import signal
+    import time
+
+    path = cfg("ctrlc", max_steps=400, save_steps=2, eval_steps=0)
+    out = path.parent / "ctrlc"
+    proc = subprocess.Popen([sys.executable, "-m", "arc24.cli", "train", str(path)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not (out / "checkpoint-4").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err and "Traceback" not in err
+    done = [p.name for p in out.glob("checkpoint-*") if not p.name.endswith(".partial")]
+    assert done, "a checkpoint must survive the interruption"
+    last = max(int(n.split("-")[1]) for n in done)
+    again = run_cli("train", str(path), "--stop-at", str(last + 3))
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"resuming from checkpoint-{last}" in again.stdout
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, last + 4))  # unbroken: every step once, in order
