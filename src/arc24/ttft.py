@@ -1,0 +1,151 @@
+"""Test-time fine-tuning: train the model on one task alone before predicting it.
+
+Each step holds out one train pair as the target and shows the others (the target swap of the
+augmentations, over train pairs only: test outputs are never seen, even when a validation run
+knows them), with a fresh random augmentation. The same one-task sample stream as training is
+used, so the prompts match what the model was trained on.
+
+The tuner keeps a copy of the starting adapter weights and restores them after every task, so
+each task starts from the trained adapter, never from the previous task's fine-tuning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from .data import DatasetMix
+from .loss import IGNORE_INDEX
+from .memory import MemoryLimit, MemorySettings, OutOfMemory, oom_guard
+from .stream import SampleStream, StreamSettings
+from .task import Pair, Task
+from .trainer import LossModel, collate
+
+
+@dataclass
+class TTFTSettings:
+    steps: int = 300
+    learning_rate: float = 8e-5
+    lr_scheduler: str = "linear"
+    warmup_steps: int = 0
+    batch_size: int = 1
+    new_lora_rank: int = 0  # 0: continue training the loaded adapter; r > 0: a new LoRA of rank r
+    max_seq_len: int = 8192
+    grid_format: str = "numbered-fence"
+    template: str = "output-from-examples-v1"
+    loss: str = "auto"
+    seed: int = 0
+    max_seconds: float = 0.0  # 0: no limit; otherwise stop fine-tuning a task after this long
+    memory_limit_gb: float = 0.0  # 0: none; a cap to make out-of-memory happen for real in tests
+
+
+@dataclass
+class TTFTResult:
+    task_id: str
+    status: str  # "ok", "skipped" or "failed"
+    reason: str = ""
+    steps: int = 0
+    first_loss: float | None = None
+    last_loss: float | None = None
+    seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)
+
+
+def hide_test_outputs(task: Task) -> Task:
+    return dataclasses.replace(task, test=[Pair(p.input) for p in task.test])
+
+
+class TaskFineTuner:
+    """Fine-tunes a PEFT model on one task at a time, restoring the starting adapter in between."""
+
+    def __init__(self, model, tokenizer, settings: TTFTSettings, device=None):
+        from peft import LoraConfig, PeftModel, get_peft_model
+
+        self.settings = settings
+        self.tokenizer = tokenizer
+        self.device = device or next(model.parameters()).device
+        if settings.new_lora_rank:
+            if isinstance(model, PeftModel):  # a new LoRA goes on the merged fine-tuned weights
+                model = model.merge_and_unload()
+            lora = LoraConfig(r=settings.new_lora_rank, lora_alpha=settings.new_lora_rank,
+                              target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                                              "down_proj"], task_type="CAUSAL_LM")
+            model = get_peft_model(model, lora)
+        elif not isinstance(model, PeftModel):
+            raise ValueError("test-time fine-tuning continues a LoRA adapter: load one, or set new_lora_rank")
+        self.model = model
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self._start = [p.detach().clone() for p in self.params]
+
+    def reset(self) -> None:
+        """Back to the starting adapter weights."""
+        with torch.no_grad():
+            for p, start in zip(self.params, self._start):
+                p.copy_(start)
+
+    def fine_tune(self, task: Task, steps: int | None = None) -> TTFTResult:
+        """Fine-tune on `task`; never raises for a task's own failure (the result says why)."""
+        from transformers import get_scheduler
+
+        s = self.settings
+        steps = s.steps if steps is None else steps
+        began = time.perf_counter()
+        if len(task.train) < 2:
+            return TTFTResult(task.id, "skipped", "a single train pair: nothing to hold out")
+        if steps <= 0:
+            return TTFTResult(task.id, "skipped", "0 steps requested")
+        mix = DatasetMix.from_tasks([("task", {task.id: hide_test_outputs(task)}, 1.0)])
+        stream = SampleStream(StreamSettings(seed=s.seed, prompt_tasks={s.template: 1.0}, grid_format=s.grid_format,
+                                             max_seq_len=s.max_seq_len, swap_target=True), mix, self.tokenizer)
+        optimizer = torch.optim.AdamW(self.params, lr=s.learning_rate)
+        scheduler = get_scheduler(s.lr_scheduler, optimizer, num_warmup_steps=s.warmup_steps,
+                                  num_training_steps=steps)
+        runner = LossModel(self.model, s.loss, 1024)
+        memory = MemorySettings(s.max_seq_len, s.batch_size, 1, s.new_lora_rank or None, "fp32", False)
+        limit = MemoryLimit(int(s.memory_limit_gb * 2**30), str(self.device)) if s.memory_limit_gb else None
+        result = TTFTResult(task.id, "ok")
+        self.model.train()
+        step = 0
+        try:
+            with oom_guard(memory, lambda: step, self.device):
+                if limit:
+                    limit.apply()
+                for step in range(steps):
+                    samples = [stream.sample(step * s.batch_size + k) for k in range(s.batch_size)]
+                    batch = {k: v.to(self.device) for k, v in collate(samples, self.tokenizer.pad_token_id).items()}
+                    if not (batch["labels"] != IGNORE_INDEX).any():
+                        continue
+                    loss = runner(**batch)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    value = float(loss.detach())
+                    if not math.isfinite(value):
+                        raise FloatingPointError(f"loss became {value} at step {step + 1}")
+                    result.losses.append(value)
+                    result.steps = step + 1
+                    if limit:
+                        limit.check(memory, step + 1)
+                    if s.max_seconds and time.perf_counter() - began > s.max_seconds:
+                        result.reason = f"time budget of {s.max_seconds:.0f} s reached after {step + 1} steps"
+                        break
+        except (OutOfMemory, RuntimeError, FloatingPointError) as exc:
+            # The task's own failure: the caller falls back to the weights before this task.
+            result.status = "failed"
+            result.reason = str(exc).splitlines()[0][:500]
+            self.reset()
+        finally:
+            if limit:
+                limit.release()
+            optimizer.zero_grad(set_to_none=True)
+            self.model.eval()
+        if result.losses:
+            result.first_loss, result.last_loss = result.losses[0], result.losses[-1]
+        result.seconds = time.perf_counter() - began
+        return result

@@ -1,0 +1,218 @@
+"""Check the Kaggle metadata offline, then upload the datasets and push the submission kernel.
+
+    python tools/kaggle_push.py --dry-run --dataset build/kaggle-code
+    python tools/kaggle_push.py --dataset build/kaggle-code --dataset runs/qwen-final
+
+Every check runs first, with no network: each --dataset folder's dataset-metadata.json (id
+"owner/slug", title of 6 to 50 characters, licenses), its arc24-manifest.json (the folder must
+still match it), and kernel-metadata.json (id, title, code_file present, a Python notebook with
+the GPU on and the internet off, competition and dataset sources). Each problem is one line, and
+any problem ends the run with exit code 1 before anything is uploaded.
+
+Then, without --dry-run, each dataset gets a new version
+(`kaggle datasets version -p DIR -m MESSAGE --dir-mode zip`; `--create` for the first upload)
+and the kernel is pushed (`kaggle kernels push -p DIR_OF_KERNEL_METADATA`). That needs the
+kaggle CLI (`pip install kaggle`) and an API token in ~/.kaggle/kaggle.json. With --dry-run the
+commands are printed, not run.
+
+Make the folders with tools/kaggle_package.py (code, model) and tools/kaggle_wheels.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+from arc24.manifest import verify_manifest  # noqa: E402
+
+# Kaggle slugs are lowercase letters, digits and hyphens (they are URL parts); the API refuses
+# dataset slugs outside 3 to 50 characters. Owners are Kaggle user or organisation names.
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,48})[a-z0-9]$")
+OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def id_problem(value, what: str = "id") -> str | None:
+    """Why `value` is not a valid "owner/slug" Kaggle id, or None."""
+    if not isinstance(value, str) or value.count("/") != 1:
+        return f'{what} {value!r}: must be "owner/slug"'
+    owner, slug = value.split("/")
+    if not OWNER.match(owner):
+        return f"{what} {value!r}: bad owner {owner!r}"
+    if not SLUG.match(slug) or "--" in slug:
+        return f"{what} {value!r}: bad slug {slug!r} (3-50 lowercase letters, digits and single hyphens)"
+    return None
+
+
+def slug_problem(value, what: str) -> str | None:
+    if not isinstance(value, str) or not SLUG.match(value) or "--" in value:
+        return f"{what} {value!r}: not a Kaggle slug (3-50 lowercase letters, digits and single hyphens)"
+    return None
+
+
+def load_json(path: Path) -> tuple[dict | None, str | None]:
+    if not path.is_file():
+        return None, f"{path}: missing"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, f"{path}: not valid JSON ({error})"
+    if not isinstance(data, dict):
+        return None, f"{path}: not a JSON object"
+    return data, None
+
+
+def dataset_metadata_problems(meta: dict) -> list[str]:
+    """Problems with a parsed dataset-metadata.json (without the file name)."""
+    problems = []
+    if "id" not in meta:
+        problems.append("id: missing")
+    elif problem := id_problem(meta["id"]):
+        problems.append(problem)
+    title = meta.get("title")
+    if not isinstance(title, str) or not 6 <= len(title) <= 50:
+        problems.append(f"title {title!r}: must be 6 to 50 characters (Kaggle refuses others)")
+    licenses = meta.get("licenses")
+    if (
+        not isinstance(licenses, list)
+        or not licenses
+        or not all(isinstance(x, dict) and isinstance(x.get("name"), str) and x["name"] for x in licenses)
+    ):
+        problems.append('licenses: must be a non-empty list like [{"name": "Apache 2.0"}]')
+    return problems
+
+
+def check_dataset(folder: Path) -> tuple[list[str], str | None]:
+    """Problems with a dataset folder (metadata and manifest), and its id when readable."""
+    path = folder / "dataset-metadata.json"
+    meta, error = load_json(path)
+    if error:
+        return [error], None
+    problems = [f"{path}: {p}" for p in dataset_metadata_problems(meta)]
+    # The run refuses a folder that does not match its manifest; better to find out before uploading.
+    for problem in verify_manifest(folder):
+        if not problem.startswith("extra:"):
+            problems.append(f"{folder}: {problem}")
+    return problems, meta.get("id")
+
+
+def kernel_metadata_problems(meta: dict, base: Path) -> list[str]:
+    """Problems with a parsed kernel-metadata.json; `base` is its folder (code_file is relative to it)."""
+    problems = []
+    if "id" not in meta:
+        problems.append("id: missing")
+    elif problem := id_problem(meta["id"]):
+        problems.append(problem)
+    if not isinstance(meta.get("title"), str) or not meta.get("title", "").strip():
+        problems.append("title: missing")
+    code_file = meta.get("code_file")
+    if not isinstance(code_file, str) or not code_file:
+        problems.append("code_file: missing")
+    elif not (base / code_file).is_file():
+        problems.append(f"code_file {code_file!r}: no such file under {base}")
+    expected = {"language": "python", "kernel_type": "notebook", "enable_gpu": True, "enable_internet": False}
+    why = {
+        "enable_gpu": "the model runs on the GPU",
+        "enable_internet": "competition submissions must run offline",
+    }
+    for key, value in expected.items():
+        if meta.get(key) != value:
+            reason = f" ({why[key]})" if key in why else ""
+            problems.append(f"{key}: {meta.get(key)!r}, must be {json.dumps(value)}{reason}")
+    competitions = meta.get("competition_sources")
+    if not isinstance(competitions, list) or not competitions:
+        problems.append("competition_sources: must list the competition (the run reads its tasks)")
+    else:
+        # competitions are named by slug alone, datasets by owner/slug
+        problems += [p for c in competitions if (p := slug_problem(c, "competition_sources entry"))]
+    datasets = meta.get("dataset_sources")
+    if not isinstance(datasets, list):
+        problems.append("dataset_sources: must be a list of owner/slug ids")
+    else:
+        problems += [p for d in datasets if (p := id_problem(d, "dataset_sources entry"))]
+    return problems
+
+
+def check_kernel(path: Path) -> list[str]:
+    meta, error = load_json(path)
+    if error:
+        return [error]
+    return [f"{path}: {p}" for p in kernel_metadata_problems(meta, path.parent)]
+
+
+def commands(datasets: list[Path], kernel_metadata: Path, message: str, create: bool) -> list[list[str]]:
+    out = []
+    for folder in datasets:
+        if create:
+            out.append(["kaggle", "datasets", "create", "-p", str(folder), "--dir-mode", "zip"])
+        else:
+            out.append(["kaggle", "datasets", "version", "-p", str(folder), "-m", message, "--dir-mode", "zip"])
+    out.append(["kaggle", "kernels", "push", "-p", str(kernel_metadata.parent)])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dry-run", action="store_true", help="check and print the commands; upload nothing")
+    parser.add_argument(
+        "--dataset", action="append", default=[], type=Path, metavar="DIR",
+        help="a dataset folder holding dataset-metadata.json (repeat for several)",
+    )
+    parser.add_argument(
+        "--kernel-metadata", type=Path, default=REPO / "kernel-metadata.json", metavar="FILE",
+        help="the kernel's metadata (default: kernel-metadata.json at the repo root)",
+    )
+    parser.add_argument("-m", "--message", default="arc24 upload", help="version notes for the datasets")
+    parser.add_argument(
+        "--create", action="store_true", help="first upload: create the datasets instead of versioning them"
+    )
+    args = parser.parse_args(argv)
+
+    problems, ids = [], []
+    for folder in args.dataset:
+        found, dataset_id = check_dataset(folder)
+        problems += found
+        ids.append(dataset_id)
+    problems += check_kernel(args.kernel_metadata)
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"{len(problems)} problems; nothing was uploaded")
+        return 1
+
+    # Not an error (the kernel may be pushed before its datasets are attached), but the run
+    # cannot see a dataset the kernel does not list.
+    sources = json.loads(args.kernel_metadata.read_text()).get("dataset_sources", [])
+    for folder, dataset_id in zip(args.dataset, ids):
+        if dataset_id not in sources:
+            print(
+                f"warning: {args.kernel_metadata}: dataset_sources lacks {dataset_id} ({folder}); "
+                "the kernel will not see it"
+            )
+
+    todo = commands(args.dataset, args.kernel_metadata, args.message, args.create)
+    if args.dry_run:
+        for command in todo:
+            print("would run:", shlex.join(command))
+        return 0
+    if shutil.which("kaggle") is None:
+        print("error: the kaggle CLI is not installed (pip install kaggle; API token in ~/.kaggle/kaggle.json)")
+        return 2
+    for command in todo:
+        print("running:", shlex.join(command), flush=True)
+        result = subprocess.run(command)
+        if result.returncode:
+            print(f"error: {shlex.join(command)} exited with {result.returncode}")
+            return result.returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
