@@ -14,14 +14,27 @@
 # %% [markdown]
 # # arc24 submission kernel
 #
-# Runs on Kaggle (offline) and locally through papermill. This version checks the input tasks and
-# shows the prompt the model will see; the test-time fine-tuning and voting pipeline plugs in here.
+# For every task: test-time fine-tune the trained adapter on that task alone, predict each test
+# input under many augmented views, reverse the augmentations, vote two attempts, and write
+# `submission.json` after every task. Runs on Kaggle (offline) and locally through papermill
+# (`make demo`, validation sweeps); the parameters cell below is what papermill sets.
 
 # %% tags=["parameters"]
 challenges = ""  # empty: the competition's test challenges under /kaggle/input
-solutions = ""  # optional: score against these when given
+solutions = ""  # validation runs: score against these at the end
 model = "embedded"  # a model folder, or the embedded SmolLM2-135M-Instruct
+adapter = ""  # the trained LoRA adapter folder; empty: a new LoRA per task on the base model
 task_ids = ""  # comma-separated subset (validation runs); empty: all tasks
+ttft_steps = 300
+learning_rate = 8e-5
+lora_rank = 0  # 0: continue the trained adapter; r > 0: a new LoRA of rank r per task
+n_views = 96
+max_seq_len = 8192
+max_new_tokens = 0  # 0: enough for a 30x30 grid
+batch_size = 16
+backend = "auto"
+allow_base_model = False
+verify_manifest = False
 output_dir = "."
 
 # %%
@@ -48,20 +61,38 @@ def find_challenges() -> Path:
     return found[0]
 
 
-from arc24.data import check_data, load_tasks, select_tasks
+from arc24.data import check_data
 
 challenges_path = find_challenges()
 assert check_data(challenges_path, solutions or None) == 0, "the input tasks have problems (listed above)"
-tasks = load_tasks(challenges_path, solutions or None)
-if task_ids:
-    tasks = select_tasks(tasks, [t.strip() for t in task_ids.split(",") if t.strip()])
-print(f"{len(tasks)} tasks")
 
 # %%
-from arc24.models import load_tokenizer
-from arc24.prompts import fit_task
+from arc24.solve import SolveConfig, health_table, solve
+from arc24.ttft import TTFTSettings
 
-tokenizer = load_tokenizer(model)
-first = tasks[sorted(tasks)[0]]
-fitted = fit_task(tokenizer, first, "output-from-examples-v1", "numbered-fence", 8192, for_training=False)
-print(tokenizer.decode(fitted.input_ids))
+config = SolveConfig(
+    challenges=str(challenges_path), solutions=solutions or None, out_dir=output_dir, model=model,
+    adapter=adapter or None, task_ids=[t.strip() for t in task_ids.split(",") if t.strip()],
+    ttft=TTFTSettings(steps=ttft_steps, learning_rate=learning_rate, new_lora_rank=lora_rank,
+                      max_seq_len=max_seq_len),
+    n_views=n_views, backend=backend, batch_size=batch_size, max_new_tokens=max_new_tokens,
+    allow_base_model=allow_base_model, verify_manifest=verify_manifest)
+summary = solve(config)
+print(summary)
+
+# %% [markdown]
+# ## Health report: which weights produced each task's predictions, and how fine-tuning went
+
+# %%
+print(health_table(summary["health"]))
+
+# %%
+from arc24.submission import validate_submission_main
+
+assert validate_submission_main(summary["submission"], summary["challenges"]) == 0
+
+# %%
+if summary["solutions"]:
+    from arc24.scoring import score_main
+
+    score_main(summary["submission"], summary["solutions"])

@@ -239,7 +239,9 @@ def test_tiny_model_predicts_end_to_end(tiny_model_dir):
     task = make_task(n_test=2)
     requests, too_long = build_requests(tokenizer, {task.id: task}, n_views=3, seed=0, fmt=FMT, max_prompt_len=2048)
     backend = TransformersBackend(model, tokenizer, batch_size=4)
+    model.train()  # as a test-time fine-tuned model may arrive: generation must not change the mode
     predictions = predict(backend, requests, tokenizer, FMT, max_new_tokens=6, progress=False)
+    assert model.training
     assert too_long == [] and len(predictions) == 3 * 2
     assert [(p.task_id, p.test_index) for p in predictions] == [(task.id, 0)] * 3 + [(task.id, 1)] * 3
     for p in predictions:

@@ -67,25 +67,73 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_demo(args) -> int:
-    """Until the submission kernel lands: check the data and show a sample prompt on the embedded model."""
-    data = Path(args.data)
-    files = [
-        (data / "arc-agi-1/arc-agi_training_challenges.json", data / "arc-agi-1/arc-agi_training_solutions.json"),
-        (data / "arc-agi-1/arc-agi_evaluation_challenges.json", data / "arc-agi-1/arc-agi_evaluation_solutions.json"),
-        (data / "conceptarc/ConceptARC.json", None),
-    ]
-    status = 0
-    from .data import check_data
+def cmd_solve(args) -> int:
+    from .config import load_config
+    from .solve import SolveConfig, health_table, solve
 
-    for challenges, solutions in files:
-        print(f"== arc24 check-data {challenges}" + (f" --solutions {solutions}" if solutions else ""))
-        status |= check_data(challenges, solutions)
-    print("== arc24 prompt (embedded SmolLM2-135M-Instruct, one evaluation task, augmented)")
-    ns = argparse.Namespace(path=files[1][0], solutions=files[1][1], task=None, augment=True, seed=0,
-                            model="embedded", template="output-from-examples-v1", format="numbered-fence",
-                            max_seq_len=8192)
-    return status or cmd_prompt(ns)
+    overrides = [f"challenges={args.challenges}", f"out_dir={Path(args.out).parent}"] + args.set
+    config = load_config(SolveConfig, args.config, overrides)
+    summary = solve(config)
+    produced = Path(summary["submission"])
+    if produced.resolve() != Path(args.out).resolve():
+        produced.replace(args.out)
+    print(health_table(summary["health"]))
+    print(f"[arc24 solve] {summary['tasks']} tasks; weights used: {summary['weights']}; "
+          f"placeholders: {summary['placeholders']}; submission: {args.out}")
+    return 0
+
+
+def cmd_validate_submission(args) -> int:
+    from .submission import validate_submission_main
+
+    return validate_submission_main(args.submission, args.challenges)
+
+
+def cmd_combine(args) -> int:
+    from .submission import combine_main
+
+    return combine_main(args.a, args.b, args.out, args.mode)
+
+
+def cmd_score(args) -> int:
+    from .scoring import score_main
+
+    return score_main(args.submission, args.solutions, args.challenges, as_json=args.json)
+
+
+def cmd_demo(args) -> int:
+    """The main job on the embedded model: the submission notebook, through papermill, on a few
+    small ARC-AGI-1 evaluation tasks with few fine-tuning steps and views; prints health and score."""
+    import json
+
+    import papermill
+
+    repo = Path(__file__).resolve().parents[2]
+    data = Path(args.data) / "arc-agi-1"
+    challenges = data / "arc-agi_evaluation_challenges.json"
+    solutions = data / "arc-agi_evaluation_solutions.json"
+    tasks = json.loads(challenges.read_text())
+
+    def cells(task):
+        return sum(len(g) * len(g[0]) for p in task["train"] for g in (p["input"], p["output"]))
+
+    ids = sorted(tasks, key=lambda t: (cells(tasks[t]), t))[: args.tasks]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"[arc24 demo] submission notebook on {len(ids)} small evaluation tasks ({', '.join(ids)}) "
+          f"with the embedded SmolLM2-135M-Instruct; output in {out}/", flush=True)
+    papermill.execute_notebook(
+        str(repo / "notebooks/submission.ipynb"), str(out / "submission.executed.ipynb"), cwd=str(repo),
+        kernel_name="python3", progress_bar=True,
+        parameters={"challenges": str(challenges), "solutions": str(solutions), "task_ids": ",".join(ids),
+                    "ttft_steps": args.steps, "learning_rate": 1e-3, "n_views": args.views, "max_seq_len": 1024,
+                    "max_new_tokens": 120, "batch_size": args.views, "output_dir": str(out.resolve())})
+    from .scoring import score_main
+    from .solve import health_table
+
+    print(f"[arc24 demo] executed notebook: {out / 'submission.executed.ipynb'}")
+    print(health_table(out / "health.json"))
+    return score_main(out / "submission.json", out / "solutions.json")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,8 +176,42 @@ def build_parser() -> argparse.ArgumentParser:
                         "runs to max_steps; start again to continue)")
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("solve", help="test-time fine-tune, predict with augmentations, vote; write a submission",
+                       description="The submission pipeline from the command line (the notebook runs the same). "
+                                   "Settings are SolveConfig fields (src/arc24/solve.py), from --config YAML "
+                                   "and --set overrides, e.g. --set ttft.steps=300 --set n_views=96.")
+    p.add_argument("challenges", help="challenges file (or inline-outputs file, or folder of task files)")
+    p.add_argument("--out", default="submission.json", help="submission path; health.json, predictions.jsonl "
+                                                            "and summary.json go beside it")
+    p.add_argument("--config", help="YAML file of SolveConfig settings")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("validate-submission", help="check a submission covers every task and test input")
+    p.add_argument("submission")
+    p.add_argument("--challenges", required=True)
+    p.set_defaults(func=cmd_validate_submission)
+
+    p = sub.add_parser("combine", help="ensemble two submissions (attempt_1 of each by default)")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--out", required=True)
+    p.add_argument("--mode", default="first-attempts", choices=["first-attempts", "fill"])
+    p.set_defaults(func=cmd_combine)
+
+    p = sub.add_parser("score", help="the ARC score of a submission against the solutions")
+    p.add_argument("submission")
+    p.add_argument("--solutions", required=True, help="Kaggle solutions file, or tasks with test outputs")
+    p.add_argument("--challenges", help="the challenges file, to cross-check a Kaggle solutions file")
+    p.add_argument("--json", action="store_true", help="print JSON with per-task detail")
+    p.set_defaults(func=cmd_score)
+
     p = sub.add_parser("demo", help="the main job on the embedded model and the shared data (make demo)")
     p.add_argument("--data", default=str(_default_data_dir()), help="folder with arc-agi-1/ and conceptarc/")
+    p.add_argument("--tasks", type=int, default=3, help="how many of the smallest evaluation tasks")
+    p.add_argument("--steps", type=int, default=12, help="test-time fine-tuning steps per task")
+    p.add_argument("--views", type=int, default=8, help="augmented views predicted per test input")
+    p.add_argument("--out", default="runs/demo", help="where the submission, health and predictions go")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -254,7 +254,6 @@ class TransformersBackend(Backend):
 
     def _generate_batch(self, prompts: list[list[int]], max_new_tokens: int) -> list[Generation]:
         import torch
-        from transformers import LogitsProcessorList, StoppingCriteriaList
 
         device = next(self.model.parameters()).device
         width = max(len(p) for p in prompts)
@@ -263,19 +262,15 @@ class TransformersBackend(Backend):
         attention_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
         recorder = _GreedyLogprobs()
         stop = _AnswerStop(self.tokenizer, width, self.end_ids, len(prompts))
-        with torch.inference_mode():
-            sequences = self.model.generate(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                do_sample=False,
-                num_beams=1,
-                repetition_penalty=1.0,  # instruct models' generation configs may set one; grids repeat
-                max_new_tokens=max_new_tokens,
-                eos_token_id=self.end_ids,
-                pad_token_id=self.pad_id,
-                logits_processor=LogitsProcessorList([recorder]),
-                stopping_criteria=StoppingCriteriaList([stop]),
-            )
+        # Eval mode for the call (dropout off, so greedy is deterministic), then the caller's mode
+        # back: a model fine-tuned at test time may be handed over in training mode.
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.inference_mode():
+                sequences = self._generate_call(input_ids, attention_mask, max_new_tokens, recorder, stop)
+        finally:
+            self.model.train(was_training)
         generated = sequences[:, width:].tolist()
         chosen = torch.stack(recorder.tokens, dim=1).tolist()  # (batch, steps)
         logprobs = torch.stack(recorder.logprobs, dim=1).tolist()
@@ -292,6 +287,22 @@ class TransformersBackend(Backend):
             mean = sum(logprobs[row][:n]) / n if n else 0.0
             results.append(Generation(text=text, token_ids=tokens, logprob_mean=mean, n_tokens=n))
         return results
+
+    def _generate_call(self, input_ids, attention_mask, max_new_tokens, recorder, stop):
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        return self.model.generate(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            do_sample=False,
+            num_beams=1,
+            repetition_penalty=1.0,  # instruct models' generation configs may set one; grids repeat
+            max_new_tokens=max_new_tokens,
+            eos_token_id=self.end_ids,
+            pad_token_id=self.pad_id,
+            logits_processor=LogitsProcessorList([recorder]),
+            stopping_criteria=StoppingCriteriaList([stop]),
+        )
 
 
 class _GreedyLogprobs:
@@ -355,7 +366,9 @@ class VLLMBackend(Backend):
     installable on CPU machines.
     """
 
-    chunk_size = 1 << 16  # vLLM schedules batches itself: give it everything at once
+    # vLLM schedules its own batches and keeps the GPU busiest with every prompt at once; its
+    # own progress bar (use_tqdm) then shows the progress that predict's cannot.
+    chunk_size = 1 << 20
 
     def __init__(
         self,
@@ -375,10 +388,13 @@ class VLLMBackend(Backend):
         import vllm
         from vllm.lora.request import LoRARequest
 
+        from .models import resolve_model
+
+        model_path = resolve_model(model_path)  # also accepts the embedded model's alias
         n_heads = attention_heads(model_path)
         tp = usable_tensor_parallel(tensor_parallel_size, n_heads)
         if tp != tensor_parallel_size:
-            log.warning("tensor parallel size %d does not divide the %s attention heads; using 1 GPU",
+            log.warning("%d GPUs cannot split the model's %s attention heads evenly; using 1 GPU",
                         tensor_parallel_size, n_heads)
         enable_lora = enable_lora or lora_path is not None
         self.llm = vllm.LLM(
@@ -406,7 +422,7 @@ class VLLMBackend(Backend):
             skip_special_tokens=True,
         )
         outputs = self.llm.generate(
-            [{"prompt_token_ids": list(p)} for p in prompts], params, lora_request=self.lora_request, use_tqdm=False
+            [{"prompt_token_ids": list(p)} for p in prompts], params, lora_request=self.lora_request, use_tqdm=True
         )
         return [_from_vllm(out.outputs[0]) for out in outputs]
 

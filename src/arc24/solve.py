@@ -97,6 +97,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
     from .data import load_tasks, select_tasks
     from .inference import TransformersBackend, build_requests, max_answer_tokens, predict, resolve_backend_name
     from .submission import build_submission, write_json_atomic, write_submission
+    from .task import grid_to_list
     from .ttft import TaskFineTuner
     from .voting import vote
 
@@ -123,6 +124,14 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
     backend = TransformersBackend(tuner.model, tokenizer, batch_size=config.batch_size)
     max_new = config.max_new_tokens or max_answer_tokens(tokenizer, config.ttft.grid_format)
     max_prompt = config.ttft.max_seq_len - max_new
+
+    # The tasks of this run, in the Kaggle layout, so that a subset run validates and scores
+    # against exactly what it was asked to solve.
+    write_json_atomic({t: task.to_json(with_test_outputs=False) for t, task in tasks.items()},
+                      out / "challenges.json")
+    if all(p.output is not None for task in tasks.values() for p in task.test):
+        write_json_atomic({t: [grid_to_list(p.output) for p in task.test] for t, task in tasks.items()},
+                          out / "solutions.json")
 
     schedule = Schedule(len(tasks), config.deadline_hours, config.safety_margin_minutes)
     votes: dict = {}
@@ -172,6 +181,8 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
         write_json_atomic([asdict(h) for h in health], out / "health.json")
         bar.set_postfix(task=task_id, weights=weights)
     summary = {"tasks": len(tasks), "submission": str(submission_path), "health": str(out / "health.json"),
+               "challenges": str(out / "challenges.json"),
+               "solutions": str(out / "solutions.json") if (out / "solutions.json").exists() else None,
                "predictions": str(predictions_path),
                "weights": {w: sum(h.weights == w for h in health) for w in ("ttft", "fine-tuned", "base", "none")},
                "ttft_failed": [h.task_id for h in health if h.ttft_status == "failed"],
