@@ -32,15 +32,22 @@ def test_submission_notebook_has_a_parameters_cell():
 
 
 @pytest.mark.slow
-def test_papermill_runs_the_notebook(tmp_path, small_tasks_file):
+def test_papermill_runs_the_notebook(tmp_path, small_tasks_file, tiny_model_dir):
     import papermill
+
+    from arc24.submission import validate_submission
 
     challenges, solutions = small_tasks_file
     ids = sorted(json.loads(Path(challenges).read_text()))[:2]
     out = tmp_path / "executed.ipynb"
     papermill.execute_notebook(
         str(REPO / "notebooks/submission.ipynb"), str(out), cwd=str(REPO), kernel_name="python3",
-        parameters={"challenges": str(challenges), "solutions": str(solutions), "task_ids": ",".join(ids)},
+        parameters={"challenges": str(challenges), "solutions": str(solutions), "task_ids": ",".join(ids),
+                    "model": str(tiny_model_dir), "ttft_steps": 2, "learning_rate": 1e-3, "n_views": 2,
+                    "max_seq_len": 1024, "max_new_tokens": 24, "batch_size": 2, "output_dir": str(tmp_path)},
         progress_bar=False)
-    text = out.read_text()
-    assert "2 tasks" in text and "grid shape:" in text
+    assert validate_submission(tmp_path / "submission.json", tmp_path / "challenges.json") == []
+    health = json.loads((tmp_path / "health.json").read_text())
+    assert [h["task_id"] for h in health] == ids
+    assert all(h["weights"] == "ttft" and h["ttft_steps"] == 2 for h in health)
+    assert "| task_id | ttft_status" in out.read_text()  # the health table is printed in the notebook
