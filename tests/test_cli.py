@@ -64,3 +64,22 @@ def test_prompt_shows_the_chat_template(small_tasks_file):
     res = arc24("prompt", challenges, "--solutions", solutions, "--augment")
     assert res.returncode == 0, res.stderr
     assert "<|im_start|>user" in res.stdout and "```grid shape:" in res.stdout
+
+
+def test_show_draws_a_png(tmp_path):
+    out = tmp_path / "t.png"
+    res = arc24("show", ARC1 / "arc-agi_evaluation_challenges.json", "--solutions",
+                ARC1 / "arc-agi_evaluation_solutions.json", "--task", "00576224", "--out", out)
+    assert res.returncode == 0, res.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_score_and_validate_a_submission(tmp_path):
+    solutions = json.loads((ARC1 / "arc-agi_evaluation_solutions.json").read_text())
+    perfect = {t: [{"attempt_1": g, "attempt_2": g} for g in grids] for t, grids in solutions.items()}
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(perfect))
+    res = arc24("validate-submission", path, "--challenges", ARC1 / "arc-agi_evaluation_challenges.json")
+    assert res.returncode == 0, res.stdout + res.stderr
+    res = arc24("score", path, "--solutions", ARC1 / "arc-agi_evaluation_solutions.json", "--json")
+    assert res.returncode == 0 and json.loads(res.stdout)["score"] == 1.0

@@ -101,6 +101,22 @@ def cmd_score(args) -> int:
     return score_main(args.submission, args.solutions, args.challenges, as_json=args.json)
 
 
+def cmd_show(args) -> int:
+    import json
+
+    from .data import load_tasks
+    from .render import render_task
+
+    tasks = load_tasks(args.path, args.solutions)
+    if args.task not in tasks:
+        print(f"{args.path}: no task {args.task}", file=sys.stderr)
+        return EXIT_USAGE
+    attempts = json.loads(Path(args.submission).read_text()).get(args.task) if args.submission else None
+    out = render_task(tasks[args.task], args.out or f"{args.task}.png", attempts=attempts, title=args.task)
+    print(out)
+    return 0
+
+
 def cmd_demo(args) -> int:
     """The main job on the embedded model: the submission notebook, through papermill, on a few
     small ARC-AGI-1 evaluation tasks with few fine-tuning steps and views; prints health and score."""
@@ -205,6 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--challenges", help="the challenges file, to cross-check a Kaggle solutions file")
     p.add_argument("--json", action="store_true", help="print JSON with per-task detail")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("show", help="draw a task (and a submission's attempts) as a PNG",
+                       description="Render a task's train pairs, test inputs, the truth when known and the "
+                                   "attempts of a submission, in the usual ARC colours.")
+    p.add_argument("path")
+    p.add_argument("--task", required=True)
+    p.add_argument("--solutions")
+    p.add_argument("--submission", help="a submission whose attempts to draw")
+    p.add_argument("--out", help="PNG path (default: TASK.png)")
+    p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("demo", help="the main job on the embedded model and the shared data (make demo)")
     p.add_argument("--data", default=str(_default_data_dir()), help="folder with arc-agi-1/ and conceptarc/")
