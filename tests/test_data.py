@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import copy
 import io
 import json
@@ -24,7 +26,7 @@ from arc24.data import (
 )
 from arc24.task import MAX_SIDE
 
-DATA = "/work/shared/data"
+DATA = str(Path(__file__).resolve().parents[2] / "shared" / "data")
 TRAIN = f"{DATA}/arc-agi-1/arc-agi_training_challenges.json"
 TRAIN_SOL = f"{DATA}/arc-agi-1/arc-agi_training_solutions.json"
 EVAL = f"{DATA}/arc-agi-1/arc-agi_evaluation_challenges.json"

@@ -5,6 +5,8 @@ Every expected value below is worked out by hand in the comments next to it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import io
 import json
 import math
@@ -24,7 +26,7 @@ from arc24.scoring import (
 )
 from arc24.task import Pair, Task, as_grid, grid_to_list
 
-DATA = "/work/shared/data/arc-agi-1"
+DATA = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "arc-agi-1")
 EVAL = f"{DATA}/arc-agi_evaluation_challenges.json"
 EVAL_SOL = f"{DATA}/arc-agi_evaluation_solutions.json"
 

@@ -1,3 +1,4 @@
+from pathlib import Path
 import io
 import json
 import os
@@ -19,7 +20,7 @@ from arc24.submission import (
 from arc24.task import Pair, Task
 from arc24.voting import VoteResult
 
-ARC1 = "/work/shared/data/arc-agi-1"
+ARC1 = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "arc-agi-1")
 SAMPLE = f"{ARC1}/sample_submission.json"
 TEST_CHALLENGES = f"{ARC1}/arc-agi_test_challenges.json"
 
