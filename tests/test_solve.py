@@ -58,3 +58,50 @@ def test_test_outputs_never_reach_fine_tuning(small_tasks_file):
     task = next(iter(load_tasks(*small_tasks_file).values()))
     assert task.test[0].output is not None
     assert all(p.output is None for p in hide_test_outputs(task).test)
+
+
+def _write_tasks(path, tasks):
+    path.write_text(json.dumps({t: {"train": [{"input": i, "output": o} for i, o in train],
+                                    "test": [{"input": test}]} for t, (train, test) in tasks.items()}))
+    return path
+
+
+def test_a_task_that_overruns_its_budget_is_abandoned_and_the_next_task_still_runs(tmp_path, tiny_model_dir):
+    # "slow" fine-tunes for 10^6 steps, far past its 15-second budget; "single" has one train pair,
+    # so it skips fine-tuning and is answered by a fresh worker (base weights, allowed here).
+    challenges = _write_tasks(tmp_path / "tasks.json", {
+        "slow": ([([[1, 0]], [[0, 1]]), ([[2, 0]], [[0, 2]])], [[3, 0]]),
+        "single": ([([[1, 2]], [[2, 1]])], [[4, 5]]),
+    })
+    out = tmp_path / "run"
+    summary = solve(SolveConfig(challenges=str(challenges), out_dir=str(out), model=str(tiny_model_dir),
+                                ttft=TTFTSettings(steps=10**6, max_seq_len=256), n_views=2, max_new_tokens=8,
+                                batch_size=2, allow_base_model=True, task_timeout_minutes=15 / 60), progress=False)
+    rows = health(out)
+    assert rows["slow"]["ttft_status"] == "abandoned" and "while fine-tuning" in rows["slow"]["ttft_reason"]
+    assert rows["slow"]["weights"] == "none" and rows["slow"]["placeholders"] == 1
+    assert rows["single"]["ttft_status"] == "skipped" and rows["single"]["weights"] == "base"
+    assert rows["single"]["valid"] + rows["single"]["unparseable"] == 2
+    assert summary["abandoned"] == ["slow"]
+    assert validate_submission(out / "submission.json", out / "challenges.json") == []
+
+
+def test_two_workers_give_the_same_predictions_as_one_process(tmp_path, small_tasks_file, tiny_model_dir):
+    challenges, solutions = small_tasks_file
+    ids = sorted(json.loads(challenges.read_text()))[:4]
+
+    def run(name, **kw):
+        out = tmp_path / name
+        solve(SolveConfig(challenges=str(challenges), solutions=str(solutions), out_dir=str(out),
+                          model=str(tiny_model_dir), task_ids=ids,
+                          ttft=TTFTSettings(steps=2, learning_rate=1e-3, max_seq_len=1024), n_views=2,
+                          max_new_tokens=12, batch_size=2, allow_base_model=True, **kw), progress=False)
+        lines = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+        return sorted(lines, key=lambda p: (p["task_id"], p["test_index"], json.dumps(p["augmentation"]))), health(out)
+
+    together, health_1 = run("in-process", in_process=True)
+    split, health_2 = run("two-workers", workers=2)
+    assert len(together) == 2 * sum(len(json.loads(challenges.read_text())[t]["test"]) for t in ids)
+    assert [(p["text"], p["grid"]) for p in split] == [(p["text"], p["grid"]) for p in together]
+    assert {t: h["ttft_losses"] for t, h in health_2.items()} == {t: h["ttft_losses"] for t, h in health_1.items()}
+    assert all(h["ttft_status"] == "ok" and len(h["ttft_losses"]) == 2 for h in health_2.values())

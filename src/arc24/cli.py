@@ -122,9 +122,8 @@ def cmd_demo(args) -> int:
     small ARC-AGI-1 evaluation tasks with few fine-tuning steps and views; prints health and score."""
     import json
 
-    import papermill
+    from .sweep import execute_submission_notebook
 
-    repo = Path(__file__).resolve().parents[2]
     data = Path(args.data) / "arc-agi-1"
     challenges = data / "arc-agi_evaluation_challenges.json"
     solutions = data / "arc-agi_evaluation_solutions.json"
@@ -138,18 +137,58 @@ def cmd_demo(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     print(f"[arc24 demo] submission notebook on {len(ids)} small evaluation tasks ({', '.join(ids)}) "
           f"with the embedded SmolLM2-135M-Instruct; output in {out}/", flush=True)
-    papermill.execute_notebook(
-        str(repo / "notebooks/submission.ipynb"), str(out / "submission.executed.ipynb"), cwd=str(repo),
-        kernel_name="python3", progress_bar=True,
-        parameters={"challenges": str(challenges), "solutions": str(solutions), "task_ids": ",".join(ids),
-                    "ttft_steps": args.steps, "learning_rate": 1e-3, "n_views": args.views, "max_seq_len": 1024,
-                    "max_new_tokens": 120, "batch_size": args.views, "output_dir": str(out.resolve())})
+    execute_submission_notebook(
+        {"challenges": str(challenges), "solutions": str(solutions), "task_ids": ",".join(ids),
+         "ttft_steps": args.steps, "learning_rate": 1e-3, "n_views": args.views, "max_seq_len": 1024,
+         "max_new_tokens": 120, "batch_size": args.views, "output_dir": str(out.resolve())},
+        out / "submission.executed.ipynb")
     from .scoring import score_main
     from .solve import health_table
 
     print(f"[arc24 demo] executed notebook: {out / 'submission.executed.ipynb'}")
     print(health_table(out / "health.json"))
     return score_main(out / "submission.json", out / "solutions.json")
+
+
+def cmd_sweep(args) -> int:
+    """The submission notebook on validation tasks for every setting of a grid; table and plots."""
+    from .sweep import SUBMISSION_NOTEBOOK, Interrupted, SweepConfig, notebook_parameters, parse_fixed, parse_grid, sweep
+
+    notebook = args.notebook or str(SUBMISSION_NOTEBOOK)
+    arc1 = Path(args.data) / "arc-agi-1"
+    challenges = args.challenges or str(arc1 / "arc-agi_evaluation_challenges.json")
+    solutions = args.solutions or (None if args.challenges else str(arc1 / "arc-agi_evaluation_solutions.json"))
+    defaults = notebook_parameters(notebook)
+    grid = parse_grid(args.grid, defaults)
+    config = SweepConfig(out=args.out, challenges=challenges, solutions=solutions, grid=grid,
+                         fixed=parse_fixed(args.set, defaults, grid), n_tasks=args.tasks, seed=args.seed,
+                         task_ids=[t.strip() for t in (args.task_ids or "").split(",") if t.strip()],
+                         notebook=notebook)
+    try:
+        summary = sweep(config, progress=not args.no_progress)
+    except Interrupted as exc:
+        print(f"arc24 sweep: {exc}", file=sys.stderr)
+        return 130
+    print(summary["table"])
+    print(f"[arc24 sweep] {summary['finished']} finished runs in {summary['out']}/: {summary['results_md']}, "
+          f"{summary['results_csv']}; plots: {', '.join(summary['plots']) or 'none'}")
+    if summary["best"] and summary["best"] != summary["worst"]:
+        print(f"[arc24 sweep] tasks that changed, as PNGs: arc24 compare {Path(summary['out']) / summary['best']} "
+              f"{Path(summary['out']) / summary['worst']}")
+    for failure in summary["failed"]:
+        print(f"arc24 sweep: {failure['run']} failed: {failure['error']} (notebook {failure['notebook']}); "
+              "start the same command again to retry it", file=sys.stderr)
+    return EXIT_PROBLEMS if summary["failed"] else 0
+
+
+def cmd_compare(args) -> int:
+    from .sweep import compare_runs
+
+    paths = compare_runs(args.run_a, args.run_b, args.out)
+    for path in paths:
+        print(path)
+    print(f"[arc24 compare] {len(paths)} tasks changed between {args.run_a} and {args.run_b}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,6 +278,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--views", type=int, default=8, help="augmented views predicted per test input")
     p.add_argument("--out", default="runs/demo", help="where the submission, health and predictions go")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "sweep", help="the submission notebook on validation tasks for every setting of a parameter grid",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run notebooks/submission.ipynb through papermill once per combination of --grid,\n"
+                    "on the same validation tasks, then aggregate and plot.\n\n"
+                    "Each run gets OUT/<name=value__...>/ with the executed notebook, submission.json,\n"
+                    "predictions.jsonl, health.json, summary.json and, written last, metrics.json\n"
+                    "(prediction metrics, ARC score, seconds, health counts). A run is finished when its\n"
+                    "metrics.json exists: after Ctrl-C or a crash, start the same command again and the\n"
+                    "finished runs are skipped. A failed run is reported in one line, the sweep goes on,\n"
+                    "and the next start retries it. At the end, over every finished run in OUT:\n"
+                    "results.md and results.csv (best vote_2 first), vote_2_heatmap.png, ttft_loss.png.\n"
+                    "Exit 1 when a run failed, 130 when interrupted.",
+        epilog="example:\n  arc24 sweep --out runs/sweep --tasks 10 --grid lora_rank=32,64,128 "
+               "learning_rate=2e-5,4e-5,8e-5 \\\n      --set ttft_steps=12 n_views=8\n"
+               "then: arc24 compare runs/sweep/RUN_A runs/sweep/RUN_B   (PNGs of the tasks that changed)")
+    p.add_argument("--grid", nargs="+", action="extend", default=[], metavar="NAME=V1,V2",
+                   help="a notebook parameter (see the parameters cell of notebooks/submission.py) and the values "
+                        "to sweep, comma-separated; values are read as the type of the parameter's default")
+    p.add_argument("--set", nargs="+", action="extend", default=[], metavar="NAME=VALUE",
+                   help="a notebook parameter fixed for every run, e.g. --set ttft_steps=12 n_views=8")
+    p.add_argument("--challenges", help="challenges file (default: ARC-AGI-1 evaluation in --data)")
+    p.add_argument("--solutions", help="its solutions file (needed unless the test outputs are inline)")
+    p.add_argument("--data", default=str(_default_data_dir()), help="folder with arc-agi-1/, for the defaults")
+    p.add_argument("--tasks", type=int, default=10, help="how many tasks, chosen by --seed (0: all; default 10)")
+    p.add_argument("--task-ids", help="comma-separated task ids instead of --tasks")
+    p.add_argument("--seed", type=int, default=0, help="which tasks --tasks picks (a larger N extends a smaller)")
+    p.add_argument("--out", default="runs/sweep", help="the sweep's folder (default runs/sweep)")
+    p.add_argument("--notebook", help=argparse.SUPPRESS)  # tests: another notebook with a parameters cell
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (the per-run lines stay)")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("compare", help="draw the tasks whose result changed between two sweep runs",
+                       description="One PNG per task whose solved test outputs differ between two run folders "
+                                   "(e.g. of arc24 sweep), the truth and both runs' attempts side by side.")
+    p.add_argument("run_a", help="a run folder (with challenges.json, solutions.json, submission.json)")
+    p.add_argument("run_b")
+    p.add_argument("--out", help="folder for the PNGs (default: beside the runs, compare/A__vs__B)")
+    p.set_defaults(func=cmd_compare)
     return parser
 
 

@@ -404,12 +404,29 @@ class VLLMBackend(Backend):
             gpu_memory_utilization=gpu_memory_utilization,
             swap_space=swap_space,  # greedy decoding never forks sequences: no CPU swap needed
             enable_lora=enable_lora,
-            max_lora_rank=max_lora_rank,
+            max_lora_rank=supported_lora_rank(max_lora_rank),
+            max_loras=1,  # one task's adapter at a time: solve predicts task by task
             seed=seed,
         )
-        self.lora_request = LoRARequest("adapter", 1, str(lora_path)) if lora_path is not None else None
+        self._LoRARequest = LoRARequest
+        self._lora_ids = 0
+        self.lora_request = None
+        if lora_path is not None:
+            self.set_adapter(lora_path)
         self.end_ids = end_token_ids(self.llm.get_tokenizer())
         self._SamplingParams = vllm.SamplingParams
+
+    def set_adapter(self, lora_path: str | os.PathLike | None) -> None:
+        """Serve the next prompts with this LoRA adapter folder (None: the model alone).
+
+        Every call gets a new LoRA id: vLLM caches adapters by id, and a task's test-time
+        fine-tuned adapter may be saved at a path an earlier task used.
+        """
+        if lora_path is None:
+            self.lora_request = None
+            return
+        self._lora_ids += 1
+        self.lora_request = self._LoRARequest(f"adapter-{self._lora_ids}", self._lora_ids, str(lora_path))
 
     def generate(self, prompts: list[list[int]], max_new_tokens: int) -> list[Generation]:
         params = self._SamplingParams(
@@ -438,6 +455,17 @@ def _from_vllm(completion) -> Generation:
     else:
         mean = 0.0 if not n else float("nan")
     return Generation(text=completion.text, token_ids=token_ids, logprob_mean=mean, n_tokens=n)
+
+
+VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)  # the max_lora_rank values vLLM accepts
+
+
+def supported_lora_rank(rank: int) -> int:
+    """The smallest max_lora_rank vLLM accepts that holds an adapter of this rank."""
+    for allowed in VLLM_LORA_RANKS:
+        if rank <= allowed:
+            return allowed
+    raise ValueError(f"LoRA rank {rank} is above the largest rank vLLM serves ({VLLM_LORA_RANKS[-1]})")
 
 
 def attention_heads(model_path: str | os.PathLike) -> int | None:

@@ -8,6 +8,10 @@ Never silent: every task has a health row saying which weights produced its pred
 ("ttft", "fine-tuned" when its fine-tuning failed, "base" only when allowed by allow_base_model),
 how fine-tuning went, and how many predictions parsed. Behind schedule, the remaining tasks get
 fewer steps and views, and the report says so.
+
+Tasks are solved by `TaskSolver`s (task_solver.py) in worker processes (workers.py): one per
+GPU, in parallel, and a task that overruns its budget is abandoned, not the run. This process
+only hands out tasks, votes and writes the files.
 """
 
 from __future__ import annotations
@@ -38,12 +42,17 @@ class SolveConfig:
     allow_base_model: bool = False  # predictions from weights without any fine-tuning need this
     verify_manifest: bool = False  # check the model folder against its packaging manifest first
     seed: int = 0
+    workers: int = 0  # 0: one per GPU (1 on CPU)
+    in_process: bool = False  # debugging: solve in this process; a hung task then hangs the run
+    task_timeout_minutes: float = 0.0  # 0: 3x a task's planned share of the run; then it is abandoned
+    vllm_gpu_memory_utilization: float = 0.45  # the engine shares the GPU with test-time fine-tuning
+    scratch_dir: str = ""  # test-time fine-tuned adapters for vLLM; empty: OUT_DIR/scratch
 
 
 @dataclass
 class Health:
     task_id: str
-    ttft_status: str
+    ttft_status: str  # ok | skipped | failed | abandoned | died | not started
     ttft_reason: str
     ttft_steps: int
     first_loss: float | None
@@ -58,6 +67,7 @@ class Health:
     placeholders: int
     seconds: float
     notes: str = ""
+    ttft_losses: list[float] = field(default_factory=list)  # per step, for loss-curve plots
 
 
 class Schedule:
@@ -75,31 +85,82 @@ class Schedule:
         return min(1.0, left / planned) if planned > 0 else 0.0
 
 
-def _load_model(config: SolveConfig):
-    import torch
+class RunRecords:
+    """The run's files, brought up to date after every task: a crash leaves them valid."""
 
-    from .models import load_model, load_tokenizer
+    def __init__(self, tasks: dict, out: Path):
+        from .submission import build_submission, write_json_atomic, write_submission
+        from .task import grid_to_list
 
-    dtype = "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "float32"
-    model = load_model(config.model, dtype=dtype)
-    weights = "base"
-    if config.adapter:
-        from peft import PeftModel
+        self.tasks, self.out = tasks, out
+        self.votes: dict = {}
+        self.health: dict[str, Health] = {}
+        # The tasks of this run, in the Kaggle layout, so that a subset run validates and scores
+        # against exactly what it was asked to solve.
+        write_json_atomic({t: task.to_json(with_test_outputs=False) for t, task in tasks.items()},
+                          out / "challenges.json")
+        if all(p.output is not None for task in tasks.values() for p in task.test):
+            write_json_atomic({t: [grid_to_list(p.output) for p in task.test] for t, task in tasks.items()},
+                              out / "solutions.json")
+        self.predictions_path = out / "predictions.jsonl"
+        self.predictions_path.write_text("")
+        self.submission_path = out / "submission.json"
+        write_submission(build_submission(tasks, {})[0], self.submission_path)  # valid from the very start
 
-        model = PeftModel.from_pretrained(model, config.adapter, is_trainable=True)
-        weights = "fine-tuned"
-    return model, load_tokenizer(config.model, padding_side="left"), weights
+    def add(self, job, outcome) -> Health:
+        from .submission import build_submission, write_submission
+        from .voting import vote
+
+        task_id, result, preds = outcome.task_id, outcome.ttft, outcome.predictions
+        with self.predictions_path.open("a") as handle:
+            for p in preds:
+                handle.write(json.dumps({**p.to_json(), "weights": outcome.weights}) + "\n")
+        margins = []
+        for i in range(len(self.tasks[task_id].test)):
+            voted = vote([p for p in preds if p.test_index == i])
+            self.votes[(task_id, i)] = voted
+            margins.append(voted.margin)
+        submission, placeholders = build_submission(self.tasks, self.votes)
+        write_submission(submission, self.submission_path)
+        health = Health(
+            task_id, result.status, result.reason, result.steps, result.first_loss, result.last_loss,
+            round(result.seconds, 2), outcome.weights, outcome.n_views, sum(p.grid is not None for p in preds),
+            sum(p.grid is None for p in preds), len(outcome.too_long), min(margins) if margins else 0,
+            sum(1 for t, _ in placeholders if t == task_id), round(time.monotonic() - job.started, 2),
+            job.notes, [round(x, 5) for x in result.losses])
+        self.health[task_id] = health
+        self._write_health()
+        return health
+
+    def _write_health(self) -> None:
+        from .submission import write_json_atomic
+
+        # In the order of the tasks, whichever worker finished first.
+        rows = [asdict(self.health[t]) for t in self.tasks if t in self.health]
+        write_json_atomic(rows, self.out / "health.json")
+
+
+def task_timeout_seconds(config: SolveConfig, schedule: Schedule) -> float:
+    """How long one task may run before it is abandoned: set, or 3x its planned share of the run."""
+    if config.task_timeout_minutes:
+        return config.task_timeout_minutes * 60
+    return 3 * (schedule.deadline - schedule.start) / max(schedule.n_tasks, 1)
+
+
+def _make_runner(config: SolveConfig, scratch: Path, backend_name: str):
+    from .workers import InProcessRunner, WorkerPool, worker_devices
+
+    if config.in_process:
+        return InProcessRunner(config, scratch, backend_name)
+    return WorkerPool(config, scratch, backend_name, worker_devices(config.workers))
 
 
 def solve(config: SolveConfig, progress: bool = True) -> dict:
     from tqdm.auto import tqdm
 
     from .data import load_tasks, select_tasks
-    from .inference import TransformersBackend, build_requests, max_answer_tokens, predict, resolve_backend_name
-    from .submission import build_submission, write_json_atomic, write_submission
-    from .task import grid_to_list
-    from .ttft import TaskFineTuner
-    from .voting import vote
+    from .inference import resolve_backend_name
+    from .workers import Job, failed_outcome
 
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -113,80 +174,51 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
         if config.adapter:
             require_manifest(config.adapter)
     backend_name = resolve_backend_name(config.backend)
-    if backend_name != "transformers":
-        # The vLLM engine path (one engine, a LoRA request per task) is not wired into solve yet.
-        raise NotImplementedError("solve runs the transformers backend for now; use backend: transformers")
-
-    model, tokenizer, fallback_weights = _load_model(config)
-    if fallback_weights == "base" and not config.ttft.new_lora_rank:
+    if not config.adapter and not config.ttft.new_lora_rank:
         config.ttft.new_lora_rank = 16  # no trained adapter: test-time fine-tune a new LoRA
-    tuner = TaskFineTuner(model, tokenizer, config.ttft)
-    backend = TransformersBackend(tuner.model, tokenizer, batch_size=config.batch_size)
-    max_new = config.max_new_tokens or max_answer_tokens(tokenizer, config.ttft.grid_format)
-    max_prompt = config.ttft.max_seq_len - max_new
-
-    # The tasks of this run, in the Kaggle layout, so that a subset run validates and scores
-    # against exactly what it was asked to solve.
-    write_json_atomic({t: task.to_json(with_test_outputs=False) for t, task in tasks.items()},
-                      out / "challenges.json")
-    if all(p.output is not None for task in tasks.values() for p in task.test):
-        write_json_atomic({t: [grid_to_list(p.output) for p in task.test] for t, task in tasks.items()},
-                          out / "solutions.json")
-
+    scratch = Path(config.scratch_dir or out / "scratch")
+    records = RunRecords(tasks, out)
     schedule = Schedule(len(tasks), config.deadline_hours, config.safety_margin_minutes)
-    votes: dict = {}
-    health: list[Health] = []
-    predictions_path = out / "predictions.jsonl"
-    predictions_path.write_text("")
-    submission_path = out / "submission.json"
-    write_submission(build_submission(tasks, {})[0], submission_path)  # valid from the very start
-    bar = tqdm(list(tasks.items()), desc="tasks", unit="task", disable=not progress)
-    for done, (task_id, task) in enumerate(bar):
-        began = time.perf_counter()
-        scale = schedule.scale(done)
+    timeout = task_timeout_seconds(config, schedule)
+    queue = list(tasks.values())
+    bar = tqdm(total=len(tasks), desc="tasks", unit="task", disable=not progress)
+
+    def next_job():
+        if not queue or time.monotonic() >= schedule.deadline:
+            return None
+        scale = schedule.scale(len(tasks) - len(queue))
         scale = 1.0 if scale > 0.95 else scale  # small delays are noise, not a reason to cut work
         notes = "" if scale >= 1 else f"behind schedule: steps and views x{scale:.2f}"
-        steps = max(int(config.ttft.steps * scale), 0)
-        n_views = max(int(config.n_views * scale), 1)
-        result = tuner.fine_tune(task, steps=steps)
-        if result.status == "ok":
-            weights = "ttft"
-        elif fallback_weights == "base" and not config.allow_base_model:
-            weights = "none"
-        else:
-            weights = fallback_weights
-        preds, too_long = [], []
-        if weights != "none":
-            requests, too_long = build_requests(tokenizer, {task_id: task}, n_views, config.seed,
-                                                config.ttft.template, config.ttft.grid_format,
-                                                max_prompt_len=max_prompt)
-            preds = predict(backend, requests, tokenizer, config.ttft.grid_format, max_new, progress=False)
-        with predictions_path.open("a") as handle:
-            for p in preds:
-                handle.write(json.dumps({**p.to_json(), "weights": weights}) + "\n")
-        margins = []
-        for i in range(len(task.test)):
-            result_i = vote([p for p in preds if p.test_index == i])
-            votes[(task_id, i)] = result_i
-            margins.append(result_i.margin)
-        tuner.reset()
-        submission, placeholders = build_submission(tasks, votes)
-        write_submission(submission, submission_path)
-        mine = sum(1 for t, _ in placeholders if t == task_id)
-        health.append(Health(
-            task_id, result.status, result.reason, result.steps, result.first_loss, result.last_loss,
-            round(result.seconds, 2), weights, n_views, sum(p.grid is not None for p in preds),
-            sum(p.grid is None for p in preds), len(too_long), min(margins) if margins else 0, mine,
-            round(time.perf_counter() - began, 2), notes))
-        write_json_atomic([asdict(h) for h in health], out / "health.json")
-        bar.set_postfix(task=task_id, weights=weights)
-    summary = {"tasks": len(tasks), "submission": str(submission_path), "health": str(out / "health.json"),
+        return Job(queue.pop(0), steps=max(int(config.ttft.steps * scale), 0),
+                   n_views=max(int(config.n_views * scale), 1), notes=notes,
+                   deadline=min(time.monotonic() + timeout, schedule.deadline))
+
+    def on_done(job, outcome):
+        health = records.add(job, outcome)
+        bar.update(1)
+        bar.set_postfix(task=health.task_id, weights=health.weights)
+
+    runner = _make_runner(config, scratch, backend_name)
+    try:
+        runner.run(next_job, on_done)
+    finally:
+        runner.close()
+        bar.close()
+    for task in queue:  # never started: the deadline came first
+        job = Job(task, 0, 0, started=time.monotonic())
+        records.add(job, failed_outcome(task.id, "not started", "the run's deadline was reached first"))
+    health = list(records.health.values())
+    summary = {"tasks": len(tasks), "submission": str(records.submission_path), "health": str(out / "health.json"),
                "challenges": str(out / "challenges.json"),
                "solutions": str(out / "solutions.json") if (out / "solutions.json").exists() else None,
-               "predictions": str(predictions_path),
+               "predictions": str(records.predictions_path), "backend": backend_name,
                "weights": {w: sum(h.weights == w for h in health) for w in ("ttft", "fine-tuned", "base", "none")},
                "ttft_failed": [h.task_id for h in health if h.ttft_status == "failed"],
+               "abandoned": [h.task_id for h in health if h.ttft_status in ("abandoned", "died")],
+               "not_started": [h.task_id for h in health if h.ttft_status == "not started"],
                "placeholders": sum(h.placeholders for h in health)}
+    from .submission import write_json_atomic
+
     write_json_atomic(summary, out / "summary.json")
     return summary
 

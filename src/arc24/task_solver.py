@@ -1,0 +1,167 @@
+"""One task at a time: test-time fine-tune, predict every test input under many views.
+
+`TaskSolver` loads the model once and then solves tasks one after another; it is what a
+worker process runs (workers.py), and what solve runs in its own process when asked to. The
+vote and the files are the caller's: a solver returns a `TaskOutcome` and keeps nothing.
+
+Which weights answer a task:
+- "ttft": its own test-time fine-tuning went well;
+- "fine-tuned": fine-tuning failed or was skipped, and the trained adapter answers (loudly, in
+  the health report);
+- "base": no adapter was given and the model alone answers; only with allow_base_model,
+  because a run that quietly predicts with the base model scores far too low;
+- "none": no weights may answer; the task gets placeholder attempts.
+
+With the vLLM backend the test-time fine-tuned adapter is saved to a scratch folder and
+served as a LoRA request by the engine living in the same process (training and the engine
+share the GPU, the engine taking `vllm_gpu_memory_utilization` of it), then deleted.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .inference import Prediction
+from .task import Task
+from .ttft import TTFTResult
+
+
+@dataclass
+class TaskOutcome:
+    task_id: str
+    ttft: TTFTResult
+    weights: str  # ttft | fine-tuned | base | none
+    predictions: list[Prediction] = field(default_factory=list)
+    too_long: list = field(default_factory=list)  # (task_id, test_index, prompt length)
+    n_views: int = 0
+
+
+def task_seed(seed: int, task_id: str) -> int:
+    """A per-task seed, so a task's outcome does not depend on which worker ran it, or after what."""
+    return (seed * 1_000_003 + zlib.crc32(task_id.encode())) % 2**31
+
+
+def lora_rank_of(adapter: str | None, new_lora_rank: int) -> int:
+    """The rank of the adapter that will be served: the new LoRA's, or the trained adapter's."""
+    if new_lora_rank or not adapter:
+        return new_lora_rank or 16
+    import json
+
+    return int(json.loads((Path(adapter) / "adapter_config.json").read_text())["r"])
+
+
+class TaskSolver:
+    """Holds the model; `solve_task` fine-tunes it on a task, predicts, and restores it."""
+
+    def __init__(self, config, scratch: str | Path, backend_name: str = "transformers"):
+        import torch
+
+        from .inference import TransformersBackend, max_answer_tokens
+        from .models import load_model, load_tokenizer
+        from .ttft import TaskFineTuner
+
+        self.config = config
+        self.scratch = Path(scratch)
+        self.backend_name = backend_name
+        settings = config.ttft
+        cuda = torch.cuda.is_available()
+        dtype = "bfloat16" if cuda and torch.cuda.is_bf16_supported() else "float32"
+        model = load_model(config.model, dtype=dtype)
+        if cuda:
+            model = model.to("cuda")
+        self.fallback = "base"
+        if config.adapter:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, config.adapter, is_trainable=True)
+            self.fallback = "fine-tuned"
+            if settings.new_lora_rank:  # a new LoRA goes on the merged fine-tuned weights
+                model = model.merge_and_unload()
+        self.tokenizer = load_tokenizer(config.model, padding_side="left")
+        self.engine_model = config.model  # the weights an inference engine serves the LoRAs on
+        if backend_name == "vllm" and config.adapter and settings.new_lora_rank:
+            self.engine_model = self.scratch / "merged-model"
+            model.save_pretrained(self.engine_model)
+            self.tokenizer.save_pretrained(self.engine_model)
+        torch.manual_seed(config.seed)  # a new LoRA's initial weights: the same in every worker
+        self.tuner = TaskFineTuner(model, self.tokenizer, settings)
+        self.max_new = config.max_new_tokens or max_answer_tokens(self.tokenizer, settings.grid_format)
+        self.max_prompt = settings.max_seq_len - self.max_new
+        if backend_name == "vllm":
+            self.backend = self._vllm_backend()
+        else:
+            self.backend = TransformersBackend(self.tuner.model, self.tokenizer, batch_size=config.batch_size)
+
+    def _vllm_backend(self):
+        from .inference import VLLMBackend
+
+        c = self.config
+        self._fallback_lora = c.adapter if c.adapter and not c.ttft.new_lora_rank else None
+        return VLLMBackend(self.engine_model, max_model_len=c.ttft.max_seq_len,
+                           gpu_memory_utilization=c.vllm_gpu_memory_utilization, enable_lora=True,
+                           max_lora_rank=lora_rank_of(c.adapter, c.ttft.new_lora_rank), seed=c.seed)
+
+    def solve_task(self, task: Task, steps: int, n_views: int, on_ttft_done=None) -> TaskOutcome:
+        """Fine-tune on TASK for STEPS steps, predict N_VIEWS views of each test input, restore.
+
+        on_ttft_done(result), when given, is called between fine-tuning and predicting, so a
+        supervisor knows which phase a task that never finishes was stuck in.
+        """
+        import torch
+
+        from .inference import build_requests, predict
+
+        c = self.config
+        torch.manual_seed(task_seed(c.seed, task.id))
+        try:
+            result = self.tuner.fine_tune(task, steps=steps)
+            if on_ttft_done:
+                on_ttft_done(result)
+            weights = self._weights(result)
+            outcome = TaskOutcome(task.id, result, weights, n_views=n_views)
+            if weights == "none":
+                return outcome
+            requests, outcome.too_long = build_requests(
+                self.tokenizer, {task.id: task}, n_views, c.seed, c.ttft.template, c.ttft.grid_format,
+                max_prompt_len=self.max_prompt)
+            with self._adapter_served(task.id, weights):
+                outcome.predictions = predict(self.backend, requests, self.tokenizer, c.ttft.grid_format,
+                                              self.max_new, progress=False)
+            return outcome
+        finally:
+            self.tuner.reset()
+
+    def _weights(self, result: TTFTResult) -> str:
+        if result.status == "ok":
+            return "ttft"
+        if self.fallback == "base" and not self.config.allow_base_model:
+            return "none"
+        return self.fallback
+
+    def _adapter_served(self, task_id: str, weights: str):
+        """For vLLM: save the task's adapter and serve it for the duration of the block."""
+        import contextlib
+
+        if self.backend_name != "vllm":
+            return contextlib.nullcontext()
+        return _ServedAdapter(self, task_id, weights)
+
+
+class _ServedAdapter:
+    def __init__(self, solver: TaskSolver, task_id: str, weights: str):
+        self.solver, self.weights = solver, weights
+        self.path = solver.scratch / "adapters" / task_id
+
+    def __enter__(self):
+        if self.weights == "ttft":
+            self.solver.tuner.model.save_pretrained(self.path)
+            self.solver.backend.set_adapter(self.path)
+        else:
+            self.solver.backend.set_adapter(self.solver._fallback_lora)
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)  # adapters add up to gigabytes over 100 tasks
+        return False

@@ -1,0 +1,239 @@
+"""Run tasks in worker processes that can be stopped: one per GPU, a fresh one after a hang.
+
+A task that runs past its budget (a hung kernel, a generation that never ends) must cost that
+task, not the whole 12-hour run. Each worker is a process holding a `TaskSolver`; the
+supervisor hands it one task at a time, and when a task overruns, kills the worker, reports the
+task as abandoned (saying whether it was fine-tuning or predicting) and starts a fresh worker
+for the remaining tasks. A worker that dies (a crash, the kernel's out-of-memory killer) is
+handled the same way.
+
+With several GPUs (Kaggle's 2xT4 or 4xL4), one worker per GPU takes tasks from the same queue,
+so the tasks are split across GPUs as they finish. Workers are started with "spawn", as CUDA
+cannot be used in a forked child, and see only their own GPU (CUDA_VISIBLE_DEVICES).
+
+`InProcessRunner` runs the same `TaskSolver` in the calling process, for interactive debugging;
+it cannot abandon a hung task.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+
+from .task import Task
+from .task_solver import TaskOutcome, TaskSolver
+from .ttft import TTFTResult
+
+STARTUP_TIMEOUT = 30 * 60  # loading a model and starting an inference engine takes minutes at most
+
+
+@dataclass
+class Job:
+    task: Task
+    steps: int
+    n_views: int
+    notes: str = ""
+    started: float = 0.0  # time.monotonic() when handed to a solver
+    deadline: float = float("inf")  # time.monotonic() past which the task is abandoned
+
+
+NextJob = Callable[[], "Job | None"]
+OnDone = Callable[[Job, TaskOutcome], None]
+
+
+def failed_outcome(task_id: str, status: str, reason: str) -> TaskOutcome:
+    """A task that produced nothing: it gets placeholder attempts, and the report says why."""
+    return TaskOutcome(task_id, TTFTResult(task_id, status, reason), weights="none")
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:400]}" if text else type(exc).__name__
+
+
+class InProcessRunner:
+    """Solves tasks in this process (no isolation: a hung task hangs the run)."""
+
+    def __init__(self, config, scratch, backend_name: str):
+        self.solver = TaskSolver(config, scratch, backend_name)
+
+    def run(self, next_job: NextJob, on_done: OnDone) -> None:
+        while (job := next_job()) is not None:
+            job.started = time.monotonic()
+            try:
+                outcome = self.solver.solve_task(job.task, job.steps, job.n_views)
+            except Exception as exc:  # the task's failure, not the run's: report it and go on
+                outcome = failed_outcome(job.task.id, "failed", one_line(exc))
+            on_done(job, outcome)
+
+    def close(self) -> None:
+        pass
+
+
+def _worker_main(conn, config, scratch, backend_name: str, threads: int) -> None:
+    """A worker process: load the solver once, then solve the tasks it is sent until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
+    try:
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        solver = TaskSolver(config, scratch, backend_name)
+    except BaseException as exc:  # noqa: BLE001 - whatever stops loading is reported to the supervisor
+        conn.send(("fatal", one_line(exc)))
+        return
+    conn.send(("ready",))
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:  # the supervisor is gone
+            return
+        if message[0] == "stop":
+            return
+        _, task, steps, n_views = message
+        try:
+            outcome = solver.solve_task(task, steps, n_views, on_ttft_done=lambda r: conn.send(("ttft_done",)))
+            conn.send(("outcome", outcome))
+        except Exception as exc:
+            conn.send(("error", one_line(exc)))
+
+
+class _Worker:
+    def __init__(self, index: int, device: str | None, args: tuple, threads: int):
+        self.index = index
+        self.device = device
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        with _visible_device(device):
+            self.process = ctx.Process(target=_worker_main, args=(child, *args, threads), daemon=True,
+                                       name=f"arc24-worker-{index}")
+            self.process.start()
+        child.close()
+        self.ready = False
+        self.started = time.monotonic()
+        self.job: Job | None = None
+        self.phase = ""
+
+    def send(self, job: Job) -> None:
+        job.started = time.monotonic()
+        self.job, self.phase = job, "fine-tuning"
+        self.conn.send(("task", job.task, job.steps, job.n_views))
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=30)
+        self.conn.close()
+
+
+@contextlib.contextmanager
+def _visible_device(device: str | None):
+    """Spawned children copy the environment at start: show this worker its GPU only."""
+    if device is None:
+        yield
+        return
+    before = os.environ.get("CUDA_VISIBLE_DEVICES")
+    os.environ["CUDA_VISIBLE_DEVICES"] = device
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+        else:
+            os.environ["CUDA_VISIBLE_DEVICES"] = before
+
+
+def worker_devices(requested: int) -> list[str | None]:
+    """One worker per visible GPU (or REQUESTED of them); on CPU, REQUESTED workers (default 1)."""
+    import torch
+
+    n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if n_gpus:
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        ids = [d.strip() for d in visible.split(",")] if visible else [str(i) for i in range(n_gpus)]
+        return ids[: requested or n_gpus]
+    return [None] * (requested or 1)
+
+
+class WorkerPool:
+    """Worker processes solving tasks from one queue, each task under a deadline."""
+
+    def __init__(self, config, scratch, backend_name: str, devices: list[str | None], log=print):
+        self.args = (config, scratch, backend_name)
+        cpu_workers = sum(d is None for d in devices)
+        # CPU workers share the cores; oversubscribed threads make generation many times slower.
+        self.threads = max(1, (os.cpu_count() or 1) // cpu_workers) if cpu_workers else 0
+        self.log = log
+        self.workers = [_Worker(i, d, self.args, self.threads) for i, d in enumerate(devices)]
+        self.restarts = 0
+
+    def run(self, next_job: NextJob, on_done: OnDone) -> None:
+        more = True
+        while True:
+            for w in self.workers:
+                if more and w.ready and w.job is None:
+                    job = next_job()
+                    if job is None:
+                        more = False
+                    else:
+                        w.send(job)
+            if not more and not any(w.job for w in self.workers):
+                return
+            for conn in wait([w.conn for w in self.workers], timeout=1.0):
+                self._receive(next(w for w in self.workers if w.conn is conn), on_done)
+            self._check_time(on_done)
+
+    def _receive(self, w: _Worker, on_done: OnDone) -> None:
+        try:
+            message = w.conn.recv()
+        except (EOFError, OSError):
+            if not w.ready:  # restarting would only fail again
+                raise RuntimeError(f"worker {w.index} exited while loading the model "
+                                   f"(code {w.process.exitcode})") from None
+            self._replace(w, on_done, "died", f"its worker process exited (code {w.process.exitcode})")
+            return
+        kind = message[0]
+        if kind == "ready":
+            w.ready = True
+        elif kind == "fatal":
+            raise RuntimeError(f"worker {w.index} could not load the model: {message[1]}")
+        elif kind == "ttft_done":
+            w.phase = "predicting"
+        elif kind in ("outcome", "error"):
+            job, w.job = w.job, None
+            outcome = message[1] if kind == "outcome" else failed_outcome(job.task.id, "failed", message[1])
+            on_done(job, outcome)
+
+    def _check_time(self, on_done: OnDone) -> None:
+        now = time.monotonic()
+        for w in list(self.workers):
+            if w.job is not None and now > w.job.deadline:
+                spent = now - w.job.started
+                self._replace(w, on_done, "abandoned",
+                              f"no answer after {spent:.0f} s (budget reached while {w.phase}); its worker was stopped")
+            elif not w.ready and now - w.started > STARTUP_TIMEOUT:
+                raise RuntimeError(f"worker {w.index} did not load the model within {STARTUP_TIMEOUT} s")
+
+    def _replace(self, w: _Worker, on_done: OnDone, status: str, reason: str) -> None:
+        """Stop W, report its task (if any), and put a fresh worker on the same device."""
+        w.kill()
+        if w.job is not None:
+            self.log(f"[arc24 solve] task {w.job.task.id} {status}: {reason}")
+            on_done(w.job, failed_outcome(w.job.task.id, status, reason))
+        self.restarts += 1
+        self.workers[self.workers.index(w)] = _Worker(w.index, w.device, self.args, self.threads)
+
+    def close(self) -> None:
+        for w in self.workers:
+            with contextlib.suppress(OSError, BrokenPipeError):
+                if w.process.is_alive() and w.ready:
+                    w.conn.send(("stop",))
+        for w in self.workers:
+            w.process.join(timeout=10)
+            w.kill()
