@@ -32,7 +32,9 @@ n_views = 96
 max_seq_len = 8192
 max_new_tokens = 0  # 0: enough for a 30x30 grid
 batch_size = 16
-backend = "auto"
+backend = "auto"  # auto: vLLM when installed with a GPU, else transformers
+workers = 0  # 0: one worker process per GPU (1 on CPU)
+task_timeout_minutes = 0.0  # 0: 3x a task's planned share of the run; past it the task is abandoned
 allow_base_model = False
 verify_manifest = False
 output_dir = "."
@@ -76,7 +78,8 @@ config = SolveConfig(
     ttft=TTFTSettings(steps=ttft_steps, learning_rate=learning_rate, new_lora_rank=lora_rank,
                       max_seq_len=max_seq_len),
     n_views=n_views, backend=backend, batch_size=batch_size, max_new_tokens=max_new_tokens,
-    allow_base_model=allow_base_model, verify_manifest=verify_manifest)
+    allow_base_model=allow_base_model, verify_manifest=verify_manifest, workers=workers,
+    task_timeout_minutes=task_timeout_minutes)
 summary = solve(config)
 print(summary)
 

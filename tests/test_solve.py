@@ -105,3 +105,34 @@ def test_two_workers_give_the_same_predictions_as_one_process(tmp_path, small_ta
     assert [(p["text"], p["grid"]) for p in split] == [(p["text"], p["grid"]) for p in together]
     assert {t: h["ttft_losses"] for t, h in health_2.items()} == {t: h["ttft_losses"] for t, h in health_1.items()}
     assert all(h["ttft_status"] == "ok" and len(h["ttft_losses"]) == 2 for h in health_2.values())
+
+
+@pytest.mark.gpu
+def test_vllm_serves_each_tasks_adapter(tmp_path, small_tasks_file, smollm_dir):
+    from arc24.inference import vllm_unavailable_reason
+
+    reason = vllm_unavailable_reason()
+    if reason:
+        pytest.skip(f"the vLLM backend cannot run here: {reason}")
+    summary = solve(config(tmp_path, small_tasks_file, smollm_dir, backend="vllm", allow_base_model=True),
+                    progress=False)
+    assert summary["backend"] == "vllm"
+    rows = health(tmp_path)
+    assert all(r["weights"] == "ttft" and r["valid"] + r["unparseable"] == 2 for r in rows.values())
+    assert not list((tmp_path / "scratch" / "adapters").glob("*"))  # adapters are deleted once served
+    assert validate_submission(tmp_path / "submission.json", tmp_path / "challenges.json") == []
+
+
+def test_task_seed_depends_on_the_task_not_the_order():
+    from arc24.task_solver import task_seed
+
+    assert task_seed(0, "abc") == task_seed(0, "abc") != task_seed(0, "abd")
+    assert task_seed(1, "abc") != task_seed(0, "abc")
+
+
+def test_lora_ranks_are_rounded_up_to_what_vllm_serves():
+    from arc24.inference import supported_lora_rank
+
+    assert [supported_lora_rank(r) for r in (1, 8, 9, 64, 100, 128)] == [8, 8, 16, 64, 128, 128]
+    with pytest.raises(ValueError, match="largest rank"):
+        supported_lora_rank(1024)

@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="test-time fine-tune, predict with augmentations, vote; write a submission",
                        description="The submission pipeline from the command line (the notebook runs the same). "
                                    "Settings are SolveConfig fields (src/arc24/solve.py), from --config YAML "
-                                   "and --set overrides, e.g. --set ttft.steps=300 --set n_views=96.")
+                                   "and --set overrides, e.g. --set ttft.steps=300 --set n_views=96 --set workers=2 --set task_timeout_minutes=20.")
     p.add_argument("challenges", help="challenges file (or inline-outputs file, or folder of task files)")
     p.add_argument("--out", default="submission.json", help="submission path; health.json, predictions.jsonl "
                                                             "and summary.json go beside it")
