@@ -136,3 +136,29 @@ def test_lora_ranks_are_rounded_up_to_what_vllm_serves():
     assert [supported_lora_rank(r) for r in (1, 8, 9, 64, 100, 128)] == [8, 8, 16, 64, 128, 128]
     with pytest.raises(ValueError, match="largest rank"):
         supported_lora_rank(1024)
+
+
+def test_schedule_scales_down_when_behind():
+    from arc24.solve import Schedule
+
+    schedule = Schedule(10, deadline_hours=1.0, margin_minutes=0)
+    assert schedule.scale(0) == pytest.approx(1.0, abs=1e-3)
+    schedule.start -= 1800
+    schedule.deadline -= 1800  # half the hour gone with only 2 of 10 tasks done: 225 s left each, 360 planned
+    assert schedule.scale(2) == pytest.approx(0.625, abs=1e-3)
+    assert schedule.scale(9) == 1.0  # ahead of schedule never scales up
+
+
+def test_a_run_past_its_deadline_still_accounts_for_every_task(tmp_path, small_tasks_file, tiny_model_dir):
+    # A 20-second run: later tasks get fewer steps and views, or are not started, and say so.
+    cfg = config(tmp_path, small_tasks_file, tiny_model_dir, ttft={"steps": 40}, deadline_hours=20 / 3600,
+                 safety_margin_minutes=0, allow_base_model=True)
+    cfg.task_ids = sorted(json.loads(small_tasks_file[0].read_text()))[:5]
+    summary = solve(cfg, progress=False)
+    rows = health(tmp_path)
+    assert sorted(rows) == sorted(cfg.task_ids)
+    behind = [r for r in rows.values() if r["notes"].startswith("behind schedule")]
+    assert behind or summary["not_started"]
+    assert all(r["ttft_steps"] < 40 for r in behind)
+    assert all(r["placeholders"] >= 1 and r["weights"] == "none" for t, r in rows.items() if t in summary["not_started"])
+    assert validate_submission(tmp_path / "submission.json", tmp_path / "challenges.json") == []
