@@ -6,11 +6,11 @@ import os
 import numpy as np
 import pytest
 
+from arc24.data import grid_problem
 from arc24.submission import (
     build_submission,
     combine_main,
     combine_submissions,
-    grid_problem,
     placeholder_grid,
     validate_submission,
     validate_submission_main,
@@ -92,19 +92,19 @@ def test_missing_attempts_and_bad_entries(tmp_path, challenges):
 @pytest.mark.parametrize(
     "grid, message",
     [
-        ([[1, 10]], "value 10 is not an integer 0-9"),
-        ([[-1]], "value -1 is not an integer 0-9"),
-        ([[1.0]], "value 1.0 is not an integer 0-9"),
-        ([[True]], "value True is not an integer 0-9"),
-        ([["1"]], "value '1' is not an integer 0-9"),
-        ([[1, 2], [3]], "ragged rows"),
-        ([], "not a non-empty list of rows"),
-        ([[]], "shape 1x0: sides must be 1-30"),
-        ([[0] * 31], "shape 1x31: sides must be 1-30"),
-        ([[0]] * 31, "shape 31x1: sides must be 1-30"),
-        ([1, 2], "a row is not a list"),
-        ("[[1]]", "not a non-empty list of rows"),
-        (None, "not a non-empty list of rows"),
+        ([[1, 10]], "cell at row 0, column 1 is 10, outside 0-9"),
+        ([[-1]], "cell at row 0, column 0 is -1, outside 0-9"),
+        ([[1.0]], "is a float (1.0), expected an int 0-9"),
+        ([[True]], "is a boolean (true), expected an int 0-9"),
+        ([["1"]], 'is a string ("1"), expected an int 0-9'),
+        ([[1, 2], [3]], "not rectangular (row 1 has 1 cells, row 0 has 2)"),
+        ([], "grid has 0 rows"),
+        ([[]], "grid has 0 columns"),
+        ([[0] * 31], "grid has 31 columns, at most 30 allowed"),
+        ([[0]] * 31, "grid has 31 rows, at most 30 allowed"),
+        ([1, 2], "row 0 is a number, expected a list of cells"),
+        ("[[1]]", "grid is a string, expected a list of rows"),
+        (None, "grid is null, expected a list of rows"),
     ],
 )
 def test_invalid_grids(tmp_path, challenges, grid, message):

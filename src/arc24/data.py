@@ -247,7 +247,7 @@ def _parse_pair(raw, needs_output: bool, where: str, problem) -> Pair | None:
             problem(where, f'missing "{key}"')
             ok = False
             continue
-        message = _grid_problem(value)
+        message = grid_problem(value)
         if message:
             problem(f"{where}.{key}", message)
             ok = False
@@ -256,7 +256,7 @@ def _parse_pair(raw, needs_output: bool, where: str, problem) -> Pair | None:
     return Pair(grids["input"], grids["output"]) if ok else None
 
 
-def _grid_problem(grid) -> str | None:
+def grid_problem(grid) -> str | None:
     """Why GRID is not a valid ARC grid, or None when it is."""
     if not isinstance(grid, list):
         return f"grid is {_kind(grid)}, expected a list of rows"
@@ -303,7 +303,7 @@ def _apply_solution(task: Task | None, solutions: dict, file: str, task_id: str,
         return None
     test = []
     for i, (pair, output) in enumerate(zip(task.test, outputs)):
-        message = _grid_problem(output)
+        message = grid_problem(output)
         if message:
             problems.append(Problem(file, task_id, f"test[{i}].output", message))
             continue

@@ -28,7 +28,7 @@ from typing import TextIO
 
 import numpy as np
 
-from .data import DataError, Problem, _grid_problem, _is_single_task, _read_solutions, load_tasks
+from .data import DataError, Problem, _is_single_task, grid_problem, _read_solutions, load_tasks
 from .task import Grid, Task, as_grid, grids_equal
 
 ATTEMPT_KEYS = ("attempt_1", "attempt_2")
@@ -43,7 +43,7 @@ def parse_attempt(value) -> Grid | None:
     """VALUE as a grid if it is a valid ARC grid (a rectangular list of lists of ints 0-9), else None."""
     if isinstance(value, np.ndarray):  # callers inside the package may hand over arrays
         value = value.tolist()
-    if _grid_problem(value) is not None:  # the same rules the data loader applies to task files
+    if grid_problem(value) is not None:  # the same rules the data loader applies to task files
         return None
     return as_grid(value)
 
@@ -199,7 +199,7 @@ def _parse_solutions(raw: dict, file: str) -> dict[str, list[Grid]]:
         if not grids:
             problems.append(Problem(file, task_id, None, "no test outputs"))
         for i, grid in enumerate(grids):
-            message = _grid_problem(grid)
+            message = grid_problem(grid)
             if message:
                 problems.append(Problem(file, task_id, f"test[{i}].output", message))
     if problems:

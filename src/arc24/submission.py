@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
-from .task import MAX_SIDE, N_COLOURS, Task, grid_to_list
+from .data import grid_problem
+from .task import Task, grid_to_list
 
 ATTEMPTS = ("attempt_1", "attempt_2")
 COMBINE_MODES = ("first-attempts", "fill")
@@ -96,25 +97,6 @@ def _load_json(path: str | os.PathLike, what: str) -> tuple[object, str | None]:
         return None, f"{what} {path}: not UTF-8 text (byte {exc.start})"
     except json.JSONDecodeError as exc:
         return None, f"{what} {path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-
-
-def grid_problem(grid) -> str | None:
-    """Why `grid` is not a valid ARC grid as JSON (list of equal-length lists of ints 0-9, sides 1-30)."""
-    if not isinstance(grid, list) or not grid:
-        return "not a non-empty list of rows"
-    if not all(isinstance(row, list) for row in grid):
-        return "a row is not a list"
-    width = len(grid[0])
-    if any(len(row) != width for row in grid):
-        return "ragged rows (not all the same length)"
-    if not (1 <= len(grid) <= MAX_SIDE and 1 <= width <= MAX_SIDE):
-        return f"shape {len(grid)}x{width}: sides must be 1-{MAX_SIDE}"
-    for row in grid:
-        for v in row:
-            # bool is an int subclass and 1.0 == 1, but neither is a colour in the file format
-            if type(v) is not int or not 0 <= v < N_COLOURS:
-                return f"value {v!r} is not an integer 0-{N_COLOURS - 1}"
-    return None
 
 
 def validate_submission(submission_path: str | os.PathLike, challenges_path: str | os.PathLike) -> list[str]:
