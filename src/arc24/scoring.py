@@ -28,8 +28,9 @@ from typing import TextIO
 
 import numpy as np
 
-from .data import DataError, Problem, _is_single_task, grid_problem, _read_solutions, load_tasks
+from .data import DataError, Problem, _is_single_task, _read_solutions, grid_problem, load_tasks
 from .task import Grid, Task, as_grid, grids_equal
+from .voting import rank_grids
 
 ATTEMPT_KEYS = ("attempt_1", "attempt_2")
 METRICS = ("accuracy", "correct_pixels", "correct_size", "pass_n", "vote_1", "vote_2", "unanswered")
@@ -247,38 +248,19 @@ def score_main(
 # ---------------------------------------------------------------- metrics over predictions
 
 
-def _grid_key(grid: Grid) -> tuple:
-    # Shape is part of the key: a 2x3 and a 3x2 grid can hold the same bytes.
-    return grid.shape, grid.tobytes()
-
-
 def _logprob(record: Mapping) -> float:
     value = record.get("logprob_mean")
-    if value is None or not isinstance(value, (int, float)) or math.isnan(value):
-        return -math.inf
-    return float(value)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else -math.inf
 
 
 def vote_ranking(records: Iterable[Mapping]) -> list[Grid]:
-    """The distinct parsed grids of RECORDS, best first.
+    """The distinct parsed grids of RECORDS, best first, by the submission's own rule (voting.rank_grids).
 
-    Ranked by how many records gave the grid, ties by the mean of their "logprob_mean"
-    (higher first; a record without one counts as -inf, so it drags its group's mean down to -inf).
-    Remaining ties keep the order the grids first appeared in, so the ranking is deterministic.
-    Unparseable records (grid None or invalid) take no part.
+    A record without a usable "logprob_mean" counts as -inf. Unparseable records (grid None or
+    invalid) take no part.
     """
-    groups: dict[tuple, dict] = {}
-    for record in records:
-        grid = parse_attempt(record.get("grid"))
-        if grid is None:
-            continue
-        group = groups.setdefault(_grid_key(grid), {"grid": grid, "logprobs": [], "order": len(groups)})
-        group["logprobs"].append(_logprob(record))
-    ranked = sorted(
-        groups.values(),
-        key=lambda g: (-len(g["logprobs"]), -(sum(g["logprobs"]) / len(g["logprobs"])), g["order"]),
-    )
-    return [g["grid"] for g in ranked]
+    parsed = ((parse_attempt(r.get("grid")), _logprob(r)) for r in records)
+    return [grid for grid, _, _ in rank_grids((g, lp) for g, lp in parsed if g is not None)]
 
 
 def _cell_share(grid: Grid | None, truth: Grid) -> float:

@@ -42,28 +42,32 @@ def _sortable(logprob: float) -> float:
     return -math.inf if math.isnan(logprob) else logprob
 
 
+def rank_grids(candidates: Iterable[tuple[Grid, float]]) -> list[tuple[Grid, int, float]]:
+    """Distinct grids of (grid, log-probability) pairs as (grid, votes, mean log-probability), best first.
+
+    The one ranking rule, used for the attempts and for the vote_1/vote_2 metrics alike. A NaN
+    log-probability counts as -inf; candidates equal in votes and log-probability keep the
+    order they were first seen in (sorted() is stable), so the ranking is deterministic.
+    """
+    groups: dict[tuple, list] = {}  # insertion order: first seen first
+    for grid, logprob in candidates:
+        groups.setdefault(_grid_key(grid), [grid]).append(_sortable(logprob))
+    ranking = [(g[0], len(g) - 1, sum(g[1:]) / (len(g) - 1)) for g in groups.values()]
+    ranking.sort(key=lambda c: (-c[1], -c[2]))
+    return ranking
+
+
 def vote(predictions: Iterable[Prediction]) -> VoteResult:
     """Rank the distinct grids predicted for ONE test input (ValueError if they mix test inputs)."""
     predictions = list(predictions)
     inputs = {(p.task_id, p.test_index) for p in predictions}
     if len(inputs) > 1:
         raise ValueError(f"vote() takes the predictions of one test input, got {sorted(inputs)}")
-    groups: dict[tuple, list[Prediction]] = {}  # insertion order: first seen first, for stable ties
-    n_invalid = 0
-    for p in predictions:
-        if p.grid is None:
-            n_invalid += 1
-        else:
-            groups.setdefault(_grid_key(p.grid), []).append(p)
-    ranking = [
-        (members[0].grid, len(members), sum(_sortable(m.logprob_mean) for m in members) / len(members))
-        for members in groups.values()
-    ]
-    # sorted() is stable: candidates equal in votes and log-probability keep first-seen order.
-    ranking.sort(key=lambda c: (-c[1], -c[2]))
+    valid = [p for p in predictions if p.grid is not None]
+    ranking = rank_grids((p.grid, p.logprob_mean) for p in valid)
     attempt_1 = ranking[0][0] if ranking else None
     attempt_2 = ranking[1][0] if len(ranking) > 1 else attempt_1
-    return VoteResult(attempt_1, attempt_2, ranking, n_valid=len(predictions) - n_invalid, n_invalid=n_invalid)
+    return VoteResult(attempt_1, attempt_2, ranking, n_valid=len(valid), n_invalid=len(predictions) - len(valid))
 
 
 def vote_all(predictions: Iterable[Prediction]) -> dict[tuple[str, int], VoteResult]:
