@@ -140,19 +140,22 @@ class RunRecords:
         write_json_atomic(rows, self.out / "health.json")
 
 
-def task_timeout_seconds(config: SolveConfig, schedule: Schedule) -> float:
-    """How long one task may run before it is abandoned: set, or 3x its planned share of the run."""
+def task_timeout_seconds(config: SolveConfig, schedule: Schedule, n_workers: int) -> float:
+    """How long one task may run before it is abandoned: set, or 3x its planned share of the run.
+
+    With W workers in parallel, each task's planned share is W times the run's time per task.
+    """
     if config.task_timeout_minutes:
         return config.task_timeout_minutes * 60
-    return 3 * (schedule.deadline - schedule.start) / max(schedule.n_tasks, 1)
+    return 3 * n_workers * (schedule.deadline - schedule.start) / max(schedule.n_tasks, 1)
 
 
-def _make_runner(config: SolveConfig, scratch: Path, backend_name: str):
-    from .workers import InProcessRunner, WorkerPool, worker_devices
+def _make_runner(config: SolveConfig, scratch: Path, backend_name: str, devices: list):
+    from .workers import InProcessRunner, WorkerPool
 
     if config.in_process:
         return InProcessRunner(config, scratch, backend_name)
-    return WorkerPool(config, scratch, backend_name, worker_devices(config.workers))
+    return WorkerPool(config, scratch, backend_name, devices)
 
 
 def solve(config: SolveConfig, progress: bool = True) -> dict:
@@ -160,7 +163,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
 
     from .data import load_tasks, select_tasks
     from .inference import resolve_backend_name
-    from .workers import Job, failed_outcome
+    from .workers import Job, failed_outcome, worker_devices
 
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -179,7 +182,8 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
     scratch = Path(config.scratch_dir or out / "scratch")
     records = RunRecords(tasks, out)
     schedule = Schedule(len(tasks), config.deadline_hours, config.safety_margin_minutes)
-    timeout = task_timeout_seconds(config, schedule)
+    devices = [None] if config.in_process else worker_devices(config.workers)
+    timeout = task_timeout_seconds(config, schedule, len(devices))
     queue = list(tasks.values())
     bar = tqdm(total=len(tasks), desc="tasks", unit="task", disable=not progress)
 
@@ -198,7 +202,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
         bar.update(1)
         bar.set_postfix(task=health.task_id, weights=health.weights)
 
-    runner = _make_runner(config, scratch, backend_name)
+    runner = _make_runner(config, scratch, backend_name, devices)
     try:
         runner.run(next_job, on_done)
     finally:
