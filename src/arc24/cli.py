@@ -152,7 +152,7 @@ def cmd_demo(args) -> int:
 
 def cmd_sweep(args) -> int:
     """The submission notebook on validation tasks for every setting of a grid; table and plots."""
-    from .sweep import SUBMISSION_NOTEBOOK, Interrupted, SweepConfig, notebook_parameters, parse_fixed, parse_grid, sweep
+    from .sweep import SUBMISSION_NOTEBOOK, SweepConfig, notebook_parameters, parse_fixed, parse_grid, sweep
 
     notebook = args.notebook or str(SUBMISSION_NOTEBOOK)
     arc1 = Path(args.data) / "arc-agi-1"
@@ -166,8 +166,8 @@ def cmd_sweep(args) -> int:
                          notebook=notebook)
     try:
         summary = sweep(config, progress=not args.no_progress)
-    except Interrupted as exc:
-        print(f"arc24 sweep: {exc}", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM; the message says how far the sweep got
+        print(f"arc24 sweep: {exc or 'interrupted; start the same command again to continue'}", file=sys.stderr)
         return 130
     print(summary["table"])
     print(f"[arc24 sweep] {summary['finished']} finished runs in {summary['out']}/: {summary['results_md']}, "
@@ -187,7 +187,8 @@ def cmd_compare(args) -> int:
     paths = compare_runs(args.run_a, args.run_b, args.out)
     for path in paths:
         print(path)
-    print(f"[arc24 compare] {len(paths)} tasks changed between {args.run_a} and {args.run_b}")
+    print(f"[arc24 compare] {len(paths)} task{'' if len(paths) == 1 else 's'} changed between "
+          f"A = {args.run_a} and B = {args.run_b}")
     return 0
 
 

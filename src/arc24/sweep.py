@@ -341,9 +341,36 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):  # a second Ctrl-C does not wait
         proc.kill()
         proc.wait()
+
+
+def _note_descendants(pid: int, seen: dict) -> None:
+    """Remember the processes under the notebook child: its kernel, and solve's task workers."""
+    try:
+        import psutil
+
+        for p in psutil.Process(pid).children(recursive=True):
+            seen.setdefault(p.pid, p)
+    except Exception:  # psutil missing, or the child just ended: the clean-up is best effort
+        pass
+
+
+def _end_leftovers(seen: dict) -> None:
+    """End what the run left running. The kernel runs in its own session and nbclient shuts it
+    down, but processes the kernel started (solve's workers) outlive a kernel that is killed."""
+    try:
+        import psutil
+
+        alive = [p for p in seen.values() if p.is_running()]  # is_running also guards against pid reuse
+        for p in alive:
+            p.terminate()
+        _, still = psutil.wait_procs(alive, timeout=10)
+        for p in still:
+            p.kill()
+    except Exception:
+        pass
 
 
 def _run_child(run: Run, notebook: str, n_tasks: int, progress: bool) -> str | None:
@@ -358,16 +385,22 @@ def _run_child(run: Run, notebook: str, n_tasks: int, progress: bool) -> str | N
     with log.open("w") as handle:
         proc = subprocess.Popen([sys.executable, "-m", "arc24.sweep", spec], stdout=handle, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env)
+        seen: dict = {}
         try:
             while proc.poll() is None:
                 time.sleep(POLL_SECONDS)
-                bar.update(_tasks_done(run.folder) - bar.n)  # solve rewrites health.json after every task
+                _note_descendants(proc.pid, seen)
+                done = _tasks_done(run.folder)  # solve rewrites health.json after every task
+                if done != bar.n:
+                    bar.update(done - bar.n)
         finally:
             _stop(proc)  # only does something when interrupted
+            _end_leftovers(seen)
             bar.close()
     if proc.returncode == 0:
         return None
-    marked = [line[len(ERROR_MARK):] for line in log.read_text(errors="replace").splitlines() if line.startswith(ERROR_MARK)]
+    lines = log.read_text(errors="replace").splitlines()
+    marked = [line[len(ERROR_MARK):] for line in lines if line.startswith(ERROR_MARK)]
     return marked[-1].strip() if marked else f"the notebook process ended with code {proc.returncode}"
 
 
@@ -439,9 +472,11 @@ def sweep(config: SweepConfig, progress: bool = True) -> dict:
     finished = {run.name for run in runs if is_finished(run)}  # all checked before hours of work start
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    tqdm.write(f"[arc24 sweep] {len(runs)} runs x {len(task_ids)} tasks ({len(finished)} finished before) into {out}/")
+    tqdm.write(f"[arc24 sweep] {_count(len(runs), 'run')} x {_count(len(task_ids), 'task')} "
+               f"({len(finished)} finished before) into {out}/")
     ran, failed = [], []
     bar = tqdm(runs, desc="sweep", unit="run", disable=not progress, file=sys.stderr)
+    previous = _sigterm_interrupts()
     try:
         for i, run in enumerate(bar, 1):
             head = f"[{i}/{len(runs)}] {run.name}"
@@ -466,10 +501,26 @@ def sweep(config: SweepConfig, progress: bool = True) -> dict:
         done = sum(read_metrics_quiet(r.folder) is not None for r in runs)
         raise Interrupted(f"interrupted with {done} of {len(runs)} runs finished; start the same command again "
                           f"to continue (finished runs are skipped)") from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     bar.close()
     summary = aggregate(out, list(config.grid))
     return {**summary, "runs": len(runs), "skipped": sorted(finished), "ran": ran, "failed": failed,
             "task_ids": task_ids}
+
+
+def _sigterm_interrupts():
+    """Make SIGTERM (`kill`, a job scheduler) stop the sweep like Ctrl-C, so that the running
+    notebook and its kernel are stopped too instead of left behind. The old handler, or None."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: signals stay as they are
+        return None
 
 
 def read_metrics_quiet(folder: Path) -> dict | None:
@@ -587,6 +638,10 @@ def _save(fig, path: Path) -> Path:
     return _replace(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else math.nan
 
@@ -613,7 +668,7 @@ def plot_vote_2(runs: Sequence[dict], columns: Sequence[str], path: Path) -> Pat
     ax.set_xlabel(xlabel)
     ax.set_ylabel("vote_2")
     ax.set_ylim(0, 1.05)
-    ax.set_title(f"vote_2 over {len(runs)} runs")
+    ax.set_title(f"vote_2 over {_count(len(runs), 'run')}")
     return _save(fig, path)
 
 
@@ -667,25 +722,32 @@ def plot_ttft_loss(runs: Sequence[dict], path: Path) -> Path:
             continue
         curve = mean_loss_curve(health)
         if curve:
-            ax.plot(range(1, len(curve) + 1), curve, marker="." if len(curve) < 30 else None, label=r["run"])
+            label = ", ".join(f"{k}={_format(v)}" for k, v in r.get("swept", {}).items()) or r["run"]
+            ax.plot(range(1, len(curve) + 1), curve, marker="." if len(curve) < 30 else None, label=label)
             drawn += 1
     if drawn:
         ax.legend(fontsize=7, loc="best")
     else:
         ax.text(0.5, 0.5, "no test-time fine-tuning losses (ttft_steps=0, or every task skipped)",
                 ha="center", va="center", transform=ax.transAxes, color="#777777")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
     ax.set_xlabel("test-time fine-tuning step")
     ax.set_ylabel("loss (mean over tasks)")
-    ax.set_title(f"test-time fine-tuning loss, {drawn} runs", fontsize=10)
+    ax.set_title(f"test-time fine-tuning loss, {_count(drawn, 'run')}", fontsize=10)
     return _save(fig, path)
 
 
 # ---------------------------------------------------------------- looking at tasks
 
 
-def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike, out: str | os.PathLike | None = None) -> list[Path]:
+def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike,
+                 out: str | os.PathLike | None = None) -> list[Path]:
     """PNGs of the tasks whose solved test outputs differ between two run folders, both runs'
-    attempts side by side (render.render_changed). Default OUT: beside the runs, in compare/."""
+    attempts side by side (render.render_changed). Default OUT: beside the runs, in
+    compare/RUN_A__vs__RUN_B. The pictures call the runs A and B: run names are too long for
+    the panel titles."""
     from .render import render_changed
     from .scoring import read_reference, read_submission
 
@@ -703,7 +765,7 @@ def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike, out: str | 
     if other != set(tasks):
         raise ConfigError(f"{b}: solved other tasks than {a} ({len(other)} vs {len(tasks)}); compare runs of one sweep")
     out = Path(out) if out else a.parent / "compare" / f"{a.name}__vs__{b.name}"
-    return render_changed(tasks, submissions[0], submissions[1], out, names=(a.name, b.name))
+    return render_changed(tasks, submissions[0], submissions[1], out, names=("A", "B"))
 
 
 if __name__ == "__main__":
