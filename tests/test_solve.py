@@ -1,6 +1,7 @@
 """The solve pipeline on a tiny model: failures are reported with their fallback, never silent."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -162,3 +163,48 @@ def test_a_run_past_its_deadline_still_accounts_for_every_task(tmp_path, small_t
     assert all(r["ttft_steps"] < 40 for r in behind)
     assert all(r["placeholders"] >= 1 and r["weights"] == "none" for t, r in rows.items() if t in summary["not_started"])
     assert validate_submission(tmp_path / "submission.json", tmp_path / "challenges.json") == []
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker process through Linux's /proc")
+def test_a_worker_ends_when_its_supervisor_is_killed(tmp_path, tiny_model_dir):
+    # A supervisor killed outright (SIGKILL: no cleanup runs) must not leave a busy worker behind.
+    import subprocess
+    import sys
+    import time
+
+    challenges = _write_tasks(tmp_path / "tasks.json", {"slow": ([([[1, 0]], [[0, 1]]), ([[2, 0]], [[0, 2]])], [[3, 0]])})
+    script = (
+        "import sys; from arc24.solve import SolveConfig, solve; from arc24.ttft import TTFTSettings\n"
+        "solve(SolveConfig(challenges=sys.argv[1], out_dir=sys.argv[2], model=sys.argv[3],"
+        " ttft=TTFTSettings(steps=10**6, max_seq_len=256), n_views=1, max_new_tokens=4), progress=False)\n"
+    )
+    supervisor = subprocess.Popen([sys.executable, "-c", script, str(challenges), str(tmp_path / "run"),
+                                   str(tiny_model_dir)])
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "run" / "submission.json").exists() or not _children(supervisor.pid):
+            assert time.monotonic() < deadline and supervisor.poll() is None, "the run did not start"
+            time.sleep(0.5)
+        time.sleep(15)  # the worker is loaded and fine-tuning (it would notice a closed pipe before)
+        workers = _children(supervisor.pid)
+    finally:
+        supervisor.kill()
+        supervisor.wait()
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{w}").exists() and "Z" not in Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1][:3]
+              for w in workers):
+        assert time.monotonic() < deadline, f"worker(s) {workers} still running 30 s after the supervisor was killed"
+        time.sleep(0.5)
+    assert (tmp_path / "run" / "submission.json").exists()  # valid from the very start

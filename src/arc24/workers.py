@@ -76,9 +76,24 @@ class InProcessRunner:
         pass
 
 
-def _worker_main(conn, config, scratch, backend_name: str, threads: int) -> None:
+def _exit_with(parent_pid: int) -> None:
+    """End this worker when its supervisor is gone, even mid-task.
+
+    A supervisor killed outright (a notebook kernel stopped, SIGKILL) cannot stop its workers,
+    and a busy worker never reads the closed pipe; left alone it would hold a GPU for hours.
+    """
+    while True:
+        time.sleep(2)
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
+def _worker_main(conn, config, scratch, backend_name: str, threads: int, parent_pid: int) -> None:
     """A worker process: load the solver once, then solve the tasks it is sent until told to stop."""
+    import threading
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
+    threading.Thread(target=_exit_with, args=(parent_pid,), daemon=True).start()
     try:
         import torch
 
@@ -111,7 +126,7 @@ class _Worker:
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe()
         with _visible_device(device):
-            self.process = ctx.Process(target=_worker_main, args=(child, *args, threads), daemon=True,
+            self.process = ctx.Process(target=_worker_main, args=(child, *args, threads, os.getpid()), daemon=True,
                                        name=f"arc24-worker-{index}")
             self.process.start()
         child.close()
