@@ -14,9 +14,9 @@ import pytest
 
 from arc24.config import ConfigError
 from arc24.submission import write_json_atomic
-from arc24.sweep import (METRICS_NAME, Run, SweepConfig, compare_runs, is_finished, mean_loss_curve,
-                         notebook_parameters, parse_fixed, parse_grid, plan_runs, run_metrics, run_name,
-                         sort_runs, sweep)
+from arc24.sweep import (METRICS_NAME, Run, SweepConfig, is_finished, notebook_parameters, parse_fixed,
+                         parse_grid, plan_runs, run_metrics, run_name, sweep)
+from arc24.sweep_report import compare_runs, mean_loss_curve, sort_runs
 
 REPO = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -182,7 +182,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .sweep import compare_runs
+    from .sweep_report import compare_runs
 
     paths = compare_runs(args.run_a, args.run_b, args.out)
     for path in paths:
