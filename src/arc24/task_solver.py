@@ -69,9 +69,7 @@ class TaskSolver:
         settings = config.ttft
         cuda = torch.cuda.is_available()
         dtype = "bfloat16" if cuda and torch.cuda.is_bf16_supported() else "float32"
-        model = load_model(config.model, dtype=dtype)
-        if cuda:
-            model = model.to("cuda")
+        model = load_model(config.model, dtype=dtype)  # on the GPU when there is one
         self.fallback = "base"
         if config.adapter:
             from peft import PeftModel
