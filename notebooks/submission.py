@@ -38,6 +38,7 @@ task_timeout_minutes = 0.0  # 0: 3x a task's planned share of the run; past it t
 allow_base_model = False
 verify_manifest = False
 output_dir = "."
+resume = False  # keep the tasks an interrupted run in output_dir finished (same settings only)
 
 # %%
 import sys
@@ -79,7 +80,7 @@ config = SolveConfig(
                       max_seq_len=max_seq_len),
     n_views=n_views, backend=backend, batch_size=batch_size, max_new_tokens=max_new_tokens,
     allow_base_model=allow_base_model, verify_manifest=verify_manifest, workers=workers,
-    task_timeout_minutes=task_timeout_minutes)
+    task_timeout_minutes=task_timeout_minutes, resume=resume)
 summary = solve(config)
 print(summary)
 

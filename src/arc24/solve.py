@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .config import ConfigError
 from .ttft import TTFTSettings
 
 
@@ -47,6 +48,7 @@ class SolveConfig:
     task_timeout_minutes: float = 0.0  # 0: 3x a task's planned share of the run; then it is abandoned
     vllm_gpu_memory_utilization: float = 0.45  # the engine shares the GPU with test-time fine-tuning
     scratch_dir: str = ""  # test-time fine-tuned adapters for vLLM; empty: OUT_DIR/scratch
+    resume: bool = False  # keep the tasks an interrupted run in OUT_DIR finished (same settings only)
 
 
 @dataclass
@@ -88,13 +90,16 @@ class Schedule:
 class RunRecords:
     """The run's files, brought up to date after every task: a crash leaves them valid."""
 
-    def __init__(self, tasks: dict, out: Path):
+    def __init__(self, tasks: dict, out: Path, settings: dict, resume: bool = False):
         from .submission import build_submission, write_json_atomic, write_submission
         from .task import grid_to_list
 
         self.tasks, self.out = tasks, out
         self.votes: dict = {}
         self.health: dict[str, Health] = {}
+        self.predictions_path = out / "predictions.jsonl"
+        self.submission_path = out / "submission.json"
+        settings_path = out / "solve_settings.json"
         # The tasks of this run, in the Kaggle layout, so that a subset run validates and scores
         # against exactly what it was asked to solve.
         write_json_atomic({t: task.to_json(with_test_outputs=False) for t, task in tasks.items()},
@@ -102,10 +107,36 @@ class RunRecords:
         if all(p.output is not None for task in tasks.values() for p in task.test):
             write_json_atomic({t: [grid_to_list(p.output) for p in task.test] for t, task in tasks.items()},
                               out / "solutions.json")
-        self.predictions_path = out / "predictions.jsonl"
+        if resume and settings_path.exists() and (out / "health.json").exists():
+            self._resume(settings, json.loads(settings_path.read_text()))
+            return
+        write_json_atomic(settings, settings_path)
         self.predictions_path.write_text("")
-        self.submission_path = out / "submission.json"
         write_submission(build_submission(tasks, {})[0], self.submission_path)  # valid from the very start
+
+    def _resume(self, settings: dict, before: dict) -> None:
+        """Keep the tasks an interrupted run finished (those with a health row) and their predictions."""
+        from .inference import Prediction
+        from .submission import build_submission, write_submission
+        from .voting import vote
+
+        if before != settings:
+            key = next(k for k in sorted(set(before) | set(settings)) if before.get(k) != settings.get(k))
+            raise ConfigError(f"{self.out}: an earlier run there used other settings ({key}: {before.get(key)!r} "
+                              f"there, {settings.get(key)!r} now); use another output folder, or resume: false")
+        for row in json.loads((self.out / "health.json").read_text()):
+            if row["task_id"] in self.tasks and row["ttft_status"] != "not started":
+                self.health[row["task_id"]] = Health(**row)
+        # A task cut off between its predictions and its health row is solved again: drop its lines.
+        kept = [line for line in self.predictions_path.read_text().splitlines()
+                if line.strip() and json.loads(line)["task_id"] in self.health]
+        _write_text_atomic(self.predictions_path, "".join(line + "\n" for line in kept))
+        preds = [Prediction.from_json(json.loads(line)) for line in kept]
+        for task_id in self.health:
+            for i in range(len(self.tasks[task_id].test)):
+                self.votes[(task_id, i)] = vote([p for p in preds if p.task_id == task_id and p.test_index == i])
+        write_submission(build_submission(self.tasks, self.votes)[0], self.submission_path)
+        self._write_health()
 
     def add(self, job, outcome) -> Health:
         from .submission import build_submission, write_submission
@@ -138,6 +169,23 @@ class RunRecords:
         # In the order of the tasks, whichever worker finished first.
         rows = [asdict(self.health[t]) for t in self.tasks if t in self.health]
         write_json_atomic(rows, self.out / "health.json")
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
+
+
+# Settings that change what a run predicts; a resumed run must have the same ones. Workers, time
+# limits, batch size and folders only change how fast or where.
+_NOT_RESUME_SETTINGS = {"out_dir", "resume", "workers", "in_process", "task_timeout_minutes", "deadline_hours",
+                        "safety_margin_minutes", "batch_size", "scratch_dir", "verify_manifest",
+                        "vllm_gpu_memory_utilization"}
+
+
+def resume_settings(config: SolveConfig) -> dict:
+    return json.loads(json.dumps({k: v for k, v in asdict(config).items() if k not in _NOT_RESUME_SETTINGS}))
 
 
 def task_timeout_seconds(config: SolveConfig, schedule: Schedule, n_workers: int) -> float:
@@ -180,17 +228,20 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
     if not config.adapter and not config.ttft.new_lora_rank:
         config.ttft.new_lora_rank = 16  # no trained adapter: test-time fine-tune a new LoRA
     scratch = Path(config.scratch_dir or out / "scratch")
-    records = RunRecords(tasks, out)
-    schedule = Schedule(len(tasks), config.deadline_hours, config.safety_margin_minutes)
+    records = RunRecords(tasks, out, resume_settings(config), config.resume)
+    if records.health:
+        print(f"[arc24 solve] resuming in {out}: {len(records.health)} of {len(tasks)} tasks done before")
+    queue = [task for task_id, task in tasks.items() if task_id not in records.health]
+    schedule = Schedule(len(queue), config.deadline_hours, config.safety_margin_minutes)
     devices = [None] if config.in_process else worker_devices(config.workers)
     timeout = task_timeout_seconds(config, schedule, len(devices))
-    queue = list(tasks.values())
-    bar = tqdm(total=len(tasks), desc="tasks", unit="task", disable=not progress)
+    n_queued = len(queue)
+    bar = tqdm(total=len(tasks), initial=len(tasks) - n_queued, desc="tasks", unit="task", disable=not progress)
 
     def next_job():
         if not queue or time.monotonic() >= schedule.deadline:
             return None
-        scale = schedule.scale(len(tasks) - len(queue))
+        scale = schedule.scale(n_queued - len(queue))
         scale = 1.0 if scale > 0.95 else scale  # small delays are noise, not a reason to cut work
         notes = "" if scale >= 1 else f"behind schedule: steps and views x{scale:.2f}"
         return Job(queue.pop(0), steps=max(int(config.ttft.steps * scale), 0),

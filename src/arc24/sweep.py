@@ -288,6 +288,8 @@ def plan_runs(config: SweepConfig, task_ids: Sequence[str]) -> list[Run]:
     common = {"challenges": str(Path(config.challenges).resolve()),
               "solutions": str(Path(config.solutions).resolve()) if config.solutions else "",
               "task_ids": ",".join(task_ids), **_absolute_paths(config.fixed)}
+    if "resume" in notebook_parameters(config.notebook):
+        common = {"resume": True, **common}  # a run stopped midway keeps the tasks it finished
     runs = []
     for values in itertools.product(*config.grid.values()):
         swept = dict(zip(config.grid, values))
