@@ -324,8 +324,11 @@ class Sweep:
                "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
         self.stdout, self.stderr = folder / "stdout", folder / "stderr"
         with open(self.stdout, "w") as out, open(self.stderr, "w") as err:
+            # SIGINT back to its default: a test run started in the background (`pytest &`) passes
+            # SIGINT on ignored, and the sweep would then never see the Ctrl-C this test sends.
             self.proc = subprocess.Popen([sys.executable, "-m", "arc24.cli", *map(str, args)], stdout=out, stderr=err,
-                                         cwd=REPO, env=env)
+                                         cwd=REPO, env=env,
+                                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def __enter__(self):
         return self

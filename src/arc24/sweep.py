@@ -437,7 +437,9 @@ def run_metrics(run: Run, seconds: float) -> dict:
 
 
 # Outputs of an earlier attempt are removed first, so that nothing stale is read as this attempt's.
-_RUN_OUTPUTS = ("submission.json", "predictions.jsonl", "health.json", "summary.json", EXECUTED_NAME, LOG_NAME)
+# submission.json, predictions.jsonl and health.json stay: solve resumes from them (checking the
+# settings), and rewrites them all before the notebook can succeed.
+_RUN_OUTPUTS = ("summary.json", EXECUTED_NAME, LOG_NAME)
 
 
 def execute_run(run: Run, notebook: str, n_tasks: int, progress: bool = True) -> tuple[dict | None, str | None]:
