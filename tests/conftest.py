@@ -8,6 +8,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 import pytest
+from data_paths import ARC1
 
 
 @pytest.fixture(scope="session")
@@ -30,10 +31,6 @@ def tiny_model_dir(tmp_path_factory, smollm_tokenizer):
     from arc24.models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"), smollm_tokenizer)
-
-
-SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
-ARC1 = os.path.join(SHARED_DATA, "arc-agi-1")
 
 
 @pytest.fixture(scope="session")

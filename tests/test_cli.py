@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from data_paths import ARC1, CONCEPT
+
 REPO = Path(__file__).resolve().parents[1]
-ARC1 = REPO.parent / "shared" / "data" / "arc-agi-1"
-CONCEPT = REPO.parent / "shared" / "data" / "conceptarc" / "ConceptARC.json"
 
 
 def arc24(*args):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import copy
 import io
@@ -26,13 +25,16 @@ from arc24.data import (
 )
 from arc24.task import MAX_SIDE
 
-DATA = str(Path(__file__).resolve().parents[2] / "shared" / "data")
+import data_paths
+
+DATA = data_paths.SHARED_DATA
+CONCEPT = str(data_paths.CONCEPT)
+
 TRAIN = f"{DATA}/arc-agi-1/arc-agi_training_challenges.json"
 TRAIN_SOL = f"{DATA}/arc-agi-1/arc-agi_training_solutions.json"
 EVAL = f"{DATA}/arc-agi-1/arc-agi_evaluation_challenges.json"
 EVAL_SOL = f"{DATA}/arc-agi-1/arc-agi_evaluation_solutions.json"
 HIDDEN = f"{DATA}/arc-agi-1/arc-agi_test_challenges.json"
-CONCEPT = f"{DATA}/conceptarc/ConceptARC.json"
 
 GOOD_A, BAD, GOOD_B = "007bbfb7", "00d62c1b", "017c7c7b"
 TWO_TESTS = "239be575"  # a training task with two test inputs

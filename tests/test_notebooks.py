@@ -1,7 +1,6 @@
 """The notebook pair stays in sync, and papermill really executes the kernel."""
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 

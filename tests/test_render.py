@@ -3,7 +3,6 @@ comparison of two submissions drawing exactly the tasks whose solved outputs cha
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import numpy as np
 
 from arc24.render import PALETTE, render_changed, render_task
 from arc24.task import Pair, Task, as_grid
+from data_paths import ARC1
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 G1 = [[1, 2], [3, 4]]
@@ -93,8 +93,7 @@ def test_render_task_draws_the_arc_colours(tmp_path):
 def test_render_real_task_with_two_test_inputs(tmp_path):
     from arc24.data import load_tasks
 
-    data = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "arc-agi-1")
-    tasks = load_tasks(f"{data}/arc-agi_evaluation_challenges.json", f"{data}/arc-agi_evaluation_solutions.json")
+    tasks = load_tasks(f"{ARC1}/arc-agi_evaluation_challenges.json", f"{ARC1}/arc-agi_evaluation_solutions.json")
     task = next(t for t in tasks.values() if len(t.test) == 2)
     read_png(render_task(task, tmp_path / "real.png", [{"attempt_1": G1}, {"attempt_2": G2}]))
 

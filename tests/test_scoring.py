@@ -5,7 +5,6 @@ Every expected value below is worked out by hand in the comments next to it.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import io
 import json
@@ -25,10 +24,10 @@ from arc24.scoring import (
     vote_ranking,
 )
 from arc24.task import Pair, Task, as_grid, grid_to_list
+from data_paths import ARC1
 
-DATA = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "arc-agi-1")
-EVAL = f"{DATA}/arc-agi_evaluation_challenges.json"
-EVAL_SOL = f"{DATA}/arc-agi_evaluation_solutions.json"
+EVAL = f"{ARC1}/arc-agi_evaluation_challenges.json"
+EVAL_SOL = f"{ARC1}/arc-agi_evaluation_solutions.json"
 
 G1 = [[1, 2], [3, 4]]
 G2 = [[5]]

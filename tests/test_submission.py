@@ -1,4 +1,3 @@
-from pathlib import Path
 import io
 import json
 import os
@@ -19,8 +18,8 @@ from arc24.submission import (
 )
 from arc24.task import Pair, Task
 from arc24.voting import VoteResult
+from data_paths import ARC1
 
-ARC1 = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "arc-agi-1")
 SAMPLE = f"{ARC1}/sample_submission.json"
 TEST_CHALLENGES = f"{ARC1}/arc-agi_test_challenges.json"
 

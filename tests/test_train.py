@@ -11,7 +11,6 @@ import torch
 from safetensors.torch import load_file
 
 from arc24.config import ConfigError, load_config
-from arc24.memory import OutOfMemory
 from arc24.train_config import TrainConfig
 from arc24.trainer import train
 
