@@ -117,8 +117,8 @@ class RunRecords:
     def _resume(self, settings: dict, before: dict) -> None:
         """Keep the tasks an interrupted run finished (those with a health row) and their predictions."""
         from .inference import Prediction
-        from .submission import build_submission, write_submission
-        from .voting import vote
+        from .submission import build_submission, write_atomic, write_submission
+        from .voting import vote_all
 
         if before != settings:
             key = next(k for k in sorted(set(before) | set(settings)) if before.get(k) != settings.get(k))
@@ -130,11 +130,8 @@ class RunRecords:
         # A task cut off between its predictions and its health row is solved again: drop its lines.
         kept = [line for line in self.predictions_path.read_text().splitlines()
                 if line.strip() and json.loads(line)["task_id"] in self.health]
-        _write_text_atomic(self.predictions_path, "".join(line + "\n" for line in kept))
-        preds = [Prediction.from_json(json.loads(line)) for line in kept]
-        for task_id in self.health:
-            for i in range(len(self.tasks[task_id].test)):
-                self.votes[(task_id, i)] = vote([p for p in preds if p.task_id == task_id and p.test_index == i])
+        write_atomic(self.predictions_path, lambda tmp: tmp.write_text("".join(line + "\n" for line in kept)))
+        self.votes = vote_all(Prediction.from_json(json.loads(line)) for line in kept)
         write_submission(build_submission(self.tasks, self.votes)[0], self.submission_path)
         self._write_health()
 
@@ -169,12 +166,6 @@ class RunRecords:
         # In the order of the tasks, whichever worker finished first.
         rows = [asdict(self.health[t]) for t in self.tasks if t in self.health]
         write_json_atomic(rows, self.out / "health.json")
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    partial.replace(path)
 
 
 # Settings that change what a run predicts; a resumed run must have the same ones. Workers, time

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -56,18 +56,18 @@ def build_submission(tasks: Mapping[str, Task], votes: Mapping) -> tuple[dict, l
     return submission, placeholders
 
 
-def write_json_atomic(obj, path: str | os.PathLike) -> None:
-    """Write JSON so that `path` holds either the old file or the complete new one, never half.
+def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """Have WRITE(tmp) write the file, then rename it to PATH: PATH holds the old file or the new one, never half.
 
     The temporary file is in the same folder (a rename is atomic only within one file system)
     and is fsynced before the rename, so a crash cannot leave an empty file under the name.
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f)
-            f.flush()
+        write(Path(tmp))
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a submission is an ordinary file
         os.replace(tmp, path)
@@ -75,6 +75,12 @@ def write_json_atomic(obj, path: str | os.PathLike) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+    return path
+
+
+def write_json_atomic(obj, path: str | os.PathLike) -> None:
+    """JSON through write_atomic."""
+    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(obj), encoding="utf-8"))
 
 
 def write_submission(submission: dict, path: str | os.PathLike) -> None:

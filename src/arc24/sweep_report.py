@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .config import ConfigError
+from .submission import write_atomic
 from .sweep import METRIC_COLUMNS, format_value, read_metrics_quiet
 
 
@@ -74,14 +75,6 @@ def markdown_table(rows: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
-def _replace(path: Path, write) -> Path:
-    """Write through WRITE(tmp) then rename: a reader never sees half a table or picture."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
-    return path
-
-
 def write_tables(rows: Sequence[dict], out: Path) -> tuple[Path, Path]:
     def csv_to(tmp):
         with open(tmp, "w", newline="") as f:
@@ -89,8 +82,8 @@ def write_tables(rows: Sequence[dict], out: Path) -> tuple[Path, Path]:
             writer.writeheader()
             writer.writerows(rows)
 
-    md = _replace(out / "results.md", lambda tmp: tmp.write_text(markdown_table(rows) + "\n"))
-    return md, _replace(out / "results.csv", csv_to)
+    md = write_atomic(out / "results.md", lambda tmp: tmp.write_text(markdown_table(rows) + "\n"))
+    return md, write_atomic(out / "results.csv", csv_to)
 
 
 def aggregate(out: str | os.PathLike, grid_order: Sequence[str] = ()) -> dict:
@@ -126,7 +119,7 @@ def _figure(width: float, height: float):
 
 
 def _save(fig, path: Path) -> Path:
-    return _replace(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    return write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
 
 
 def count_text(n: int, noun: str) -> str:
