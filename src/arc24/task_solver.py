@@ -44,15 +44,6 @@ def task_seed(seed: int, task_id: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(task_id.encode())) % 2**31
 
 
-def lora_rank_of(adapter: str | None, new_lora_rank: int) -> int:
-    """The rank of the adapter that will be served: the new LoRA's, or the trained adapter's."""
-    if new_lora_rank or not adapter:
-        return new_lora_rank or 16
-    import json
-
-    return int(json.loads((Path(adapter) / "adapter_config.json").read_text())["r"])
-
-
 class TaskSolver:
     """Holds the model; `solve_task` fine-tunes it on a task, predicts, and restores it."""
 
@@ -100,7 +91,12 @@ class TaskSolver:
         self._fallback_lora = c.adapter if c.adapter and not c.ttft.new_lora_rank else None
         return VLLMBackend(self.engine_model, max_model_len=c.ttft.max_seq_len,
                            gpu_memory_utilization=c.vllm_gpu_memory_utilization, enable_lora=True,
-                           max_lora_rank=lora_rank_of(c.adapter, c.ttft.new_lora_rank), seed=c.seed)
+                           max_lora_rank=self._served_rank(), seed=c.seed)
+
+    def _served_rank(self) -> int:
+        """The rank of the adapter the engine serves: the one being fine-tuned (new or trained)."""
+        model = self.tuner.model
+        return int(model.peft_config[model.active_adapter].r)
 
     def solve_task(self, task: Task, steps: int, n_views: int, on_ttft_done=None) -> TaskOutcome:
         """Fine-tune on TASK for STEPS steps, predict N_VIEWS views of each test input, restore.
