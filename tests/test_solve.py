@@ -260,3 +260,19 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, small_tasks_file,
         (tmp_path / "straight" / "submission.json").read_text())
     with pytest.raises(ConfigError, match="n_views: 2 there, 3 now"):
         solve(make(out, n_views=3), progress=False)
+
+
+def test_a_new_lora_on_a_trained_adapter(tmp_path, small_tasks_file, tiny_model_dir):
+    # new_lora_rank with an adapter: the trained adapter is merged, a new LoRA fine-tuned on top.
+    from peft import LoraConfig, get_peft_model
+
+    from arc24.models import load_model
+
+    trained = get_peft_model(load_model(tiny_model_dir), LoraConfig(r=4, target_modules=["q_proj", "v_proj"],
+                                                                    task_type="CAUSAL_LM"))
+    trained.save_pretrained(tmp_path / "adapter")
+    out = tmp_path / "run"
+    summary = solve(config(out, small_tasks_file, tiny_model_dir, adapter=str(tmp_path / "adapter"),
+                           ttft={"new_lora_rank": 8}, in_process=True), progress=False)
+    assert summary["weights"]["ttft"] == 2
+    assert all(len(r["ttft_losses"]) == 2 for r in health(out).values())

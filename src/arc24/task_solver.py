@@ -67,11 +67,12 @@ class TaskSolver:
 
             model = PeftModel.from_pretrained(model, config.adapter, is_trainable=True)
             self.fallback = "fine-tuned"
-            if settings.new_lora_rank:  # a new LoRA goes on the merged fine-tuned weights
-                model = model.merge_and_unload()
         self.tokenizer = load_tokenizer(config.model, padding_side="left")
         self.engine_model = config.model  # the weights an inference engine serves the LoRAs on
         if backend_name == "vllm" and config.adapter and settings.new_lora_rank:
+            # A new LoRA goes on the merged fine-tuned weights (TaskFineTuner would merge them
+            # itself); the engine must load those merged weights from a folder.
+            model = model.merge_and_unload()
             self.engine_model = self.scratch / "merged-model"
             model.save_pretrained(self.engine_model)
             self.tokenizer.save_pretrained(self.engine_model)
