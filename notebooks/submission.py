@@ -64,14 +64,14 @@ def find_challenges() -> Path:
     return found[0]
 
 
-from arc24.data import check_data
+from arc24.data.tasks import check_data
 
 challenges_path = find_challenges()
 assert check_data(challenges_path, solutions or None) == 0, "the input tasks have problems (listed above)"
 
 # %%
-from arc24.solve import SolveConfig, health_table, solve
-from arc24.ttft import TTFTSettings
+from arc24.solving.solve import SolveConfig, health_table, solve
+from arc24.solving.ttft import TTFTSettings
 
 config = SolveConfig(
     challenges=str(challenges_path), solutions=solutions or None, out_dir=output_dir, model=model,
@@ -91,12 +91,12 @@ print(summary)
 print(health_table(summary["health"]))
 
 # %%
-from arc24.submission import validate_submission_main
+from arc24.solving.submission import validate_submission_main
 
 assert validate_submission_main(summary["submission"], summary["challenges"]) == 0
 
 # %%
 if summary["solutions"]:
-    from arc24.scoring import score_main
+    from arc24.evaluation.scoring import score_main
 
     score_main(summary["submission"], summary["solutions"])

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from arc24.augment import (
+from arc24.data.augment import (
     Augmentation,
     dihedral,
     dihedral_inverse,
@@ -14,7 +14,7 @@ from arc24.augment import (
     random_augmentation,
     random_colour_map,
 )
-from arc24.task import Pair, Task
+from arc24.data.task import Pair, Task
 
 FEW = settings(max_examples=40, deadline=None)
 

@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pytest
 
-from arc24.data import (
+from arc24.data.tasks import (
     DataError,
     DatasetMix,
     DatasetSpec,
@@ -23,7 +23,7 @@ from arc24.data import (
     sample_task_ids,
     select_tasks,
 )
-from arc24.task import MAX_SIDE
+from arc24.data.task import MAX_SIDE
 
 import data_paths
 

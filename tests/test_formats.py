@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from arc24.formats import DEFAULT_FORMAT, FORMATS, GridFormat, Parsed, get_format
+from arc24.data.formats import DEFAULT_FORMAT, FORMATS, GridFormat, Parsed, get_format
 
 GRID = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=np.int8)
 

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from arc24.formats import get_format
-from arc24.inference import (
+from arc24.data.formats import get_format
+from arc24.solving.inference import (
     FENCE_STOP,
     Backend,
     Generation,
@@ -26,8 +26,8 @@ from arc24.inference import (
     usable_tensor_parallel,
     vllm_unavailable_reason,
 )
-from arc24.task import Pair, Task, grids_equal
-from arc24.voting import vote
+from arc24.data.task import Pair, Task, grids_equal
+from arc24.solving.voting import vote
 
 FMT = "numbered-fence"
 VLLM_SKIP_REASON = "vLLM is not installed on this machine (CPU only); the shared parsing/reversing/voting code is tested on CPU"

@@ -20,10 +20,10 @@ seed (its sample stream) and greedy decoding in one thread.
 import numpy as np
 import pytest
 
-from arc24.inference import TransformersBackend, build_requests, predict
-from arc24.task import Pair, Task, grids_equal
-from arc24.ttft import TaskFineTuner, TTFTSettings
-from arc24.voting import VoteResult, vote
+from arc24.solving.inference import TransformersBackend, build_requests, predict
+from arc24.data.task import Pair, Task, grids_equal
+from arc24.solving.ttft import TaskFineTuner, TTFTSettings
+from arc24.solving.voting import VoteResult, vote
 
 pytestmark = pytest.mark.slow
 

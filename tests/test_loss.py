@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from arc24.loss import (
+from arc24.training.loss import (
     causal_lm_loss,
     chunked_causal_lm_loss,
     fused_linear_cross_entropy_available,
@@ -155,7 +155,7 @@ def test_liger_path_glue(monkeypatch):
     """Real Liger needs CUDA; a stand-in with its interface checks the argument order and reduction."""
     import types
 
-    import arc24.loss as loss_module
+    import arc24.training.loss as loss_module
 
     class FakeLigerLoss(torch.nn.Module):
         def __init__(self, ignore_index=-100, reduction="mean"):
@@ -272,7 +272,7 @@ def test_chunked_loss_saves_no_logits_for_backward():
 PEAK_PROBE = """
 import json
 import torch
-from arc24.loss import causal_lm_loss
+from arc24.training.loss import causal_lm_loss
 
 def high_water_mark():
     # VmHWM belongs to this process's address space, which exec creates afresh; ru_maxrss

@@ -5,7 +5,7 @@ import pickle
 import pytest
 import torch
 
-from arc24.memory import (
+from arc24.training.memory import (
     MemoryLimit,
     MemorySettings,
     OutOfMemory,

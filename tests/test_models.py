@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from arc24 import models
+import arc24.models as models
 from arc24.models import EMBEDDED_ALIASES, build_tiny_model, load_model, load_tokenizer, resolve_model
 
 

@@ -34,7 +34,7 @@ def test_submission_notebook_has_a_parameters_cell():
 def test_papermill_runs_the_notebook(tmp_path, small_tasks_file, tiny_model_dir):
     import papermill
 
-    from arc24.submission import validate_submission
+    from arc24.solving.submission import validate_submission
 
     challenges, solutions = small_tasks_file
     ids = sorted(json.loads(Path(challenges).read_text()))[:2]

@@ -4,12 +4,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from arc24.problem_augment import (
+from arc24.data.problem_augment import (
     KINDS,
     ProblemAugmentation,
     random_problem_augmentation,
 )
-from arc24.task import Pair, Task
+from arc24.data.task import Pair, Task
 
 FEW = settings(max_examples=40, deadline=None)
 

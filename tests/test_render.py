@@ -9,8 +9,8 @@ import sys
 
 import numpy as np
 
-from arc24.render import PALETTE, render_changed, render_task
-from arc24.task import Pair, Task, as_grid
+from arc24.evaluation.render import PALETTE, render_changed, render_task
+from arc24.data.task import Pair, Task, as_grid
 from data_paths import ARC1
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -91,7 +91,7 @@ def test_render_task_draws_the_arc_colours(tmp_path):
 
 
 def test_render_real_task_with_two_test_inputs(tmp_path):
-    from arc24.data import load_tasks
+    from arc24.data.tasks import load_tasks
 
     tasks = load_tasks(f"{ARC1}/arc-agi_evaluation_challenges.json", f"{ARC1}/arc-agi_evaluation_solutions.json")
     task = next(t for t in tasks.values() if len(t.test) == 2)
@@ -136,7 +136,7 @@ def test_render_changed_nothing_changed(tmp_path):
 
 
 def test_importing_does_not_load_matplotlib():
-    code = "import sys, arc24.render, arc24.scoring; assert 'matplotlib' not in sys.modules"
+    code = "import sys, arc24.evaluation.render, arc24.evaluation.scoring; assert 'matplotlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from arc24.scoring import (
+from arc24.evaluation.scoring import (
     METRICS,
     ScoreReport,
     output_metrics,
@@ -23,7 +23,7 @@ from arc24.scoring import (
     score_submission,
     vote_ranking,
 )
-from arc24.task import Pair, Task, as_grid, grid_to_list
+from arc24.data.task import Pair, Task, as_grid, grid_to_list
 from data_paths import ARC1
 
 EVAL = f"{ARC1}/arc-agi_evaluation_challenges.json"

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from arc24.solve import SolveConfig, solve
-from arc24.submission import validate_submission
-from arc24.ttft import TTFTSettings
+from arc24.solving.solve import SolveConfig, solve
+from arc24.solving.submission import validate_submission
+from arc24.solving.ttft import TTFTSettings
 
 
 def config(tmp_path, tasks, model, **kw):
@@ -53,8 +53,8 @@ def test_a_task_too_long_to_fine_tune_falls_back_loudly(tmp_path, small_tasks_fi
 
 
 def test_test_outputs_never_reach_fine_tuning(small_tasks_file):
-    from arc24.data import load_tasks
-    from arc24.ttft import hide_test_outputs
+    from arc24.data.tasks import load_tasks
+    from arc24.solving.ttft import hide_test_outputs
 
     task = next(iter(load_tasks(*small_tasks_file).values()))
     assert task.test[0].output is not None
@@ -110,7 +110,7 @@ def test_two_workers_give_the_same_predictions_as_one_process(tmp_path, small_ta
 
 @pytest.mark.gpu
 def test_vllm_serves_each_tasks_adapter(tmp_path, small_tasks_file, smollm_dir):
-    from arc24.inference import vllm_unavailable_reason
+    from arc24.solving.inference import vllm_unavailable_reason
 
     reason = vllm_unavailable_reason()
     if reason:
@@ -125,14 +125,14 @@ def test_vllm_serves_each_tasks_adapter(tmp_path, small_tasks_file, smollm_dir):
 
 
 def test_task_seed_depends_on_the_task_not_the_order():
-    from arc24.task_solver import task_seed
+    from arc24.solving.task_solver import task_seed
 
     assert task_seed(0, "abc") == task_seed(0, "abc") != task_seed(0, "abd")
     assert task_seed(1, "abc") != task_seed(0, "abc")
 
 
 def test_lora_ranks_are_rounded_up_to_what_vllm_serves():
-    from arc24.inference import supported_lora_rank
+    from arc24.solving.inference import supported_lora_rank
 
     assert [supported_lora_rank(r) for r in (1, 8, 9, 64, 100, 128)] == [8, 8, 16, 64, 128, 128]
     with pytest.raises(ValueError, match="largest rank"):
@@ -140,7 +140,7 @@ def test_lora_ranks_are_rounded_up_to_what_vllm_serves():
 
 
 def test_schedule_scales_down_when_behind():
-    from arc24.solve import Schedule
+    from arc24.solving.solve import Schedule
 
     schedule = Schedule(10, deadline_hours=1.0, margin_minutes=0)
     assert schedule.scale(0) == pytest.approx(1.0, abs=1e-3)
@@ -186,7 +186,7 @@ def test_a_worker_ends_when_its_supervisor_is_killed(tmp_path, tiny_model_dir):
 
     challenges = _write_tasks(tmp_path / "tasks.json", {"slow": ([([[1, 0]], [[0, 1]]), ([[2, 0]], [[0, 2]])], [[3, 0]])})
     script = (
-        "import sys; from arc24.solve import SolveConfig, solve; from arc24.ttft import TTFTSettings\n"
+        "import sys; from arc24.solving.solve import SolveConfig, solve; from arc24.solving.ttft import TTFTSettings\n"
         "solve(SolveConfig(challenges=sys.argv[1], out_dir=sys.argv[2], model=sys.argv[3],"
         " ttft=TTFTSettings(steps=10**6, max_seq_len=256), n_views=1, max_new_tokens=4), progress=False)\n"
     )
@@ -228,7 +228,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, small_tasks_file,
         return SolveConfig(**{k: v for k, v in d.items() if k != "ttft"}, ttft=TTFTSettings(**d["ttft"]))
 
     out = tmp_path / "run"
-    script = ("import json, sys; from arc24.solve import SolveConfig, solve; from arc24.ttft import TTFTSettings\n"
+    script = ("import json, sys; from arc24.solving.solve import SolveConfig, solve; from arc24.solving.ttft import TTFTSettings\n"
               "d = json.loads(sys.argv[1]); t = TTFTSettings(**d.pop('ttft'))\n"
               "solve(SolveConfig(**d, ttft=t), progress=False)\n")
     run = subprocess.Popen([sys.executable, "-c", script, json.dumps({**settings, "out_dir": str(out)})])

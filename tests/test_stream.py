@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from arc24.data import DatasetMix, DatasetSpec
-from arc24.prompts import IGNORE_INDEX
-from arc24.stream import SampleStream, StreamSettings, length_report
+from arc24.data.tasks import DatasetMix, DatasetSpec
+from arc24.data.prompts import IGNORE_INDEX
+from arc24.data.stream import SampleStream, StreamSettings, length_report
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from arc24.data import grid_problem
-from arc24.submission import (
+from arc24.data.tasks import grid_problem
+from arc24.solving.submission import (
     build_submission,
     combine_main,
     combine_submissions,
@@ -16,8 +16,8 @@ from arc24.submission import (
     write_json_atomic,
     write_submission,
 )
-from arc24.task import Pair, Task
-from arc24.voting import VoteResult
+from arc24.data.task import Pair, Task
+from arc24.solving.voting import VoteResult
 from data_paths import ARC1
 
 SAMPLE = f"{ARC1}/sample_submission.json"

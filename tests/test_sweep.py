@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from arc24.config import ConfigError
-from arc24.submission import write_json_atomic
-from arc24.sweep import (METRICS_NAME, Run, SweepConfig, is_finished, notebook_parameters, parse_fixed,
+from arc24.solving.submission import write_json_atomic
+from arc24.sweeps.sweep import (METRICS_NAME, Run, SweepConfig, is_finished, notebook_parameters, parse_fixed,
                          parse_grid, plan_runs, run_metrics, run_name, sweep)
-from arc24.sweep_report import compare_runs, mean_loss_curve, sort_runs
+from arc24.sweeps.report import compare_runs, mean_loss_curve, sort_runs
 
 REPO = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -310,7 +310,7 @@ def notebook_children(out: Path) -> list:
 
     found = []
     for p in psutil.process_iter(["cmdline"]):
-        if "arc24.sweep" in (p.info["cmdline"] or []) and str(out) in " ".join(p.info["cmdline"] or []):
+        if "arc24.sweeps.sweep" in (p.info["cmdline"] or []) and str(out) in " ".join(p.info["cmdline"] or []):
             found.append(p)
     return found
 

@@ -11,8 +11,8 @@ import torch
 from safetensors.torch import load_file
 
 from arc24.config import ConfigError, load_config
-from arc24.train_config import TrainConfig
-from arc24.trainer import train
+from arc24.training.config import TrainConfig
+from arc24.training.trainer import train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -102,7 +102,7 @@ def test_continual_training_starts_from_the_adapter(cfg, tmp_path):
     first = train(load_config(TrainConfig, cfg("stage1", max_steps=2)), progress=False)
     start = adapter_weights(first["final"])
     stage2 = load_config(TrainConfig, cfg("stage2", max_steps=2), [f"adapter={first['final']}"])
-    from arc24.trainer import build_model
+    from arc24.training.trainer import build_model
 
     model = build_model(stage2, torch.device("cpu"), "fp32")
     from peft import get_peft_model_state_dict

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from arc24.inference import Prediction
-from arc24.task import grids_equal
-from arc24.voting import vote, vote_all
+from arc24.solving.inference import Prediction
+from arc24.data.task import grids_equal
+from arc24.solving.voting import vote, vote_all
 
 A = [[1, 2], [3, 4]]
 B = [[4, 3], [2, 1]]

@@ -21,8 +21,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from arc24.config import load_config  # noqa: E402
 from arc24.models import build_tiny_model, load_tokenizer  # noqa: E402
-from arc24.train_config import TrainConfig  # noqa: E402
-from arc24.trainer import train  # noqa: E402
+from arc24.training.config import TrainConfig  # noqa: E402
+from arc24.training.trainer import train  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arc-agi-1"
 

@@ -44,11 +44,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from arc24.data import load_tasks  # noqa: E402
-from arc24.formats import get_format  # noqa: E402
-from arc24.inference import TransformersBackend, build_requests, max_answer_tokens, predict  # noqa: E402
+from arc24.data.tasks import load_tasks  # noqa: E402
+from arc24.data.formats import get_format  # noqa: E402
+from arc24.solving.inference import TransformersBackend, build_requests, max_answer_tokens, predict  # noqa: E402
 from arc24.models import EMBEDDED_MODEL, build_tiny_model, load_model, load_tokenizer, resolve_model  # noqa: E402
-from arc24.ttft import TaskFineTuner, TTFTSettings  # noqa: E402
+from arc24.solving.ttft import TaskFineTuner, TTFTSettings  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/ is no package: share bench_train's config
 from bench_train import QWEN05_CONFIG, peak_memory_bytes  # noqa: E402

@@ -17,9 +17,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ["RAYON_NUM_THREADS"] = "1"  # one core: the tokenizer must not fan out
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
-from arc24.data import DatasetMix, DatasetSpec  # noqa: E402
+from arc24.data.tasks import DatasetMix, DatasetSpec  # noqa: E402
 from arc24.models import load_tokenizer  # noqa: E402
-from arc24.stream import SampleStream, StreamSettings  # noqa: E402
+from arc24.data.stream import SampleStream, StreamSettings  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arc-agi-1"
 

@@ -26,8 +26,8 @@ import torch  # noqa: E402
 
 from arc24.config import load_config  # noqa: E402
 from arc24.models import resolve_model  # noqa: E402
-from arc24.train_config import TrainConfig  # noqa: E402
-from arc24.trainer import LossModel, build_model, resolve_precision  # noqa: E402
+from arc24.training.config import TrainConfig  # noqa: E402
+from arc24.training.trainer import LossModel, build_model, resolve_precision  # noqa: E402
 
 QWEN05_CONFIG = dict(  # Qwen2.5-0.5B-Instruct's published architecture
     vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,

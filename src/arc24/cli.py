@@ -20,7 +20,7 @@ def _default_data_dir() -> Path:
 
 
 def cmd_check_data(args) -> int:
-    from .data import check_data
+    from arc24.data.tasks import check_data
 
     return check_data(args.path, args.solutions)
 
@@ -29,10 +29,10 @@ def cmd_prompt(args) -> int:
     """Print the prompt of one task as the model sees it (chat template applied)."""
     import numpy as np
 
-    from .augment import random_augmentation
-    from .data import load_tasks
-    from .models import load_tokenizer
-    from .prompts import fit_task
+    from arc24.data.augment import random_augmentation
+    from arc24.data.tasks import load_tasks
+    from arc24.models import load_tokenizer
+    from arc24.data.prompts import fit_task
 
     tasks = load_tasks(args.path, args.solutions)
     task_id = args.task or sorted(tasks)[0]
@@ -56,9 +56,9 @@ def cmd_prompt(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .config import load_config
-    from .train_config import TrainConfig
-    from .trainer import train
+    from arc24.config import load_config
+    from arc24.training.config import TrainConfig
+    from arc24.training.trainer import train
 
     config = load_config(TrainConfig, args.config, args.set)
     summary = train(config, stop_at=args.stop_at)
@@ -68,8 +68,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_solve(args) -> int:
-    from .config import load_config
-    from .solve import SolveConfig, health_table, solve
+    from arc24.config import load_config
+    from arc24.solving.solve import SolveConfig, health_table, solve
 
     overrides = [f"challenges={args.challenges}", f"out_dir={Path(args.out).parent}"] + args.set
     config = load_config(SolveConfig, args.config, overrides)
@@ -84,19 +84,19 @@ def cmd_solve(args) -> int:
 
 
 def cmd_validate_submission(args) -> int:
-    from .submission import validate_submission_main
+    from arc24.solving.submission import validate_submission_main
 
     return validate_submission_main(args.submission, args.challenges)
 
 
 def cmd_combine(args) -> int:
-    from .submission import combine_main
+    from arc24.solving.submission import combine_main
 
     return combine_main(args.a, args.b, args.out, args.mode)
 
 
 def cmd_score(args) -> int:
-    from .scoring import score_main
+    from arc24.evaluation.scoring import score_main
 
     return score_main(args.submission, args.solutions, args.challenges, as_json=args.json)
 
@@ -104,8 +104,8 @@ def cmd_score(args) -> int:
 def cmd_show(args) -> int:
     import json
 
-    from .data import load_tasks
-    from .render import render_task
+    from arc24.data.tasks import load_tasks
+    from arc24.evaluation.render import render_task
 
     tasks = load_tasks(args.path, args.solutions)
     if args.task not in tasks:
@@ -122,7 +122,7 @@ def cmd_demo(args) -> int:
     small ARC-AGI-1 evaluation tasks with few fine-tuning steps and views; prints health and score."""
     import json
 
-    from .sweep import execute_submission_notebook
+    from arc24.sweeps.sweep import execute_submission_notebook
 
     data = Path(args.data) / "arc-agi-1"
     challenges = data / "arc-agi_evaluation_challenges.json"
@@ -142,8 +142,8 @@ def cmd_demo(args) -> int:
          "ttft_steps": args.steps, "learning_rate": 1e-3, "n_views": args.views, "max_seq_len": 1024,
          "max_new_tokens": 120, "batch_size": args.views, "output_dir": str(out.resolve())},
         out / "submission.executed.ipynb")
-    from .scoring import score_main
-    from .solve import health_table
+    from arc24.evaluation.scoring import score_main
+    from arc24.solving.solve import health_table
 
     print(f"[arc24 demo] executed notebook: {out / 'submission.executed.ipynb'}")
     print(health_table(out / "health.json"))
@@ -152,7 +152,7 @@ def cmd_demo(args) -> int:
 
 def cmd_sweep(args) -> int:
     """The submission notebook on validation tasks for every setting of a grid; table and plots."""
-    from .sweep import SUBMISSION_NOTEBOOK, SweepConfig, notebook_parameters, parse_fixed, parse_grid, sweep
+    from arc24.sweeps.sweep import SUBMISSION_NOTEBOOK, SweepConfig, notebook_parameters, parse_fixed, parse_grid, sweep
 
     notebook = args.notebook or str(SUBMISSION_NOTEBOOK)
     arc1 = Path(args.data) / "arc-agi-1"
@@ -182,7 +182,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .sweep_report import compare_runs
+    from arc24.sweeps.report import compare_runs
 
     paths = compare_runs(args.run_a, args.run_b, args.out)
     for path in paths:
@@ -324,9 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .config import ConfigError
-    from .data import DataError
-    from .memory import OutOfMemory
+    from arc24.config import ConfigError
+    from arc24.data.tasks import DataError
+    from arc24.training.memory import OutOfMemory
 
     try:
         return args.func(args)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arc24.task import N_COLOURS, Grid, Pair, Task
+from arc24.data.task import N_COLOURS, Grid, Pair, Task
 
 # The 8 symmetries of the square. Rotations are anticlockwise (np.rot90's sense);
 # 4-7 are the reflections, each its own inverse.

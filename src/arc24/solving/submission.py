@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from .data import grid_problem
-from .task import Task, grid_to_list
+from arc24.data.tasks import grid_problem
+from arc24.data.task import Task, grid_to_list
 
 ATTEMPTS = ("attempt_1", "attempt_2")
 COMBINE_MODES = ("first-attempts", "fill")

@@ -27,7 +27,7 @@ from typing import TextIO
 
 import numpy as np
 
-from .task import MAX_SIDE, N_COLOURS, Pair, Task, as_grid, grids_equal
+from arc24.data.task import MAX_SIDE, N_COLOURS, Pair, Task, as_grid, grids_equal
 
 
 @dataclass(frozen=True)

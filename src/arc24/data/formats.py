@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .task import MAX_SIDE, N_COLOURS, Grid, as_grid
+from arc24.data.task import MAX_SIDE, N_COLOURS, Grid, as_grid
 
 DIGITS = frozenset("0123456789")
 FENCE = "```"

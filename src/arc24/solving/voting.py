@@ -13,8 +13,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .inference import Prediction
-from .task import Grid
+from arc24.solving.inference import Prediction
+from arc24.data.task import Grid
 
 
 @dataclass(frozen=True)

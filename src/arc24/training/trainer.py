@@ -25,14 +25,14 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import checkpoints
-from .config import ConfigError, save_config
-from .data import DatasetMix, DatasetSpec
-from .loss import IGNORE_INDEX, model_forward_with_loss
-from .memory import MemoryLimit, MemorySettings, oom_guard
-from .models import load_tokenizer, resolve_model
-from .stream import SampleStream, StreamSettings, length_report
-from .train_config import TrainConfig
+from arc24.training import checkpoints
+from arc24.config import ConfigError, save_config
+from arc24.data.tasks import DatasetMix, DatasetSpec
+from arc24.training.loss import IGNORE_INDEX, model_forward_with_loss
+from arc24.training.memory import MemoryLimit, MemorySettings, oom_guard
+from arc24.models import load_tokenizer, resolve_model
+from arc24.data.stream import SampleStream, StreamSettings, length_report
+from arc24.training.config import TrainConfig
 
 
 # ---------------------------------------------------------------- processes and devices

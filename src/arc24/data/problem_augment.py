@@ -1,6 +1,6 @@
 """Problem augmentation: a reversible transform on only the inputs or only the outputs of a task.
 
-Unlike `arc24.augment`, which shows the same task from another angle, this changes the
+Unlike `arc24.data.augment`, which shows the same task from another angle, this changes the
 problem itself (e.g. "... and then upscale the answer by 2"), giving new training tasks.
 """
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arc24.augment import N_DIHEDRAL, dihedral, dihedral_inverse
-from arc24.task import MAX_SIDE, N_COLOURS, Grid, Pair, Task
+from arc24.data.augment import N_DIHEDRAL, dihedral, dihedral_inverse
+from arc24.data.task import MAX_SIDE, N_COLOURS, Grid, Pair, Task
 
 KINDS = ("geometric", "padding", "upscale", "mirror")
 SIDES = ("input", "output")
@@ -28,7 +28,7 @@ class ProblemAugmentation:
     """One transform applied to every grid on one `side` of a task.
 
     Only the fields for its `kind` matter:
-      geometric: `dihedral`, a non-identity transform 1..7 of `arc24.augment.dihedral`
+      geometric: `dihedral`, a non-identity transform 1..7 of `arc24.data.augment.dihedral`
       padding:   a border `width` cells wide of `colour` around the grid
       upscale:   every cell becomes a `factor` x `factor` block
       mirror:    the grid and its mirror side by side (`axis`='horizontal') or stacked ('vertical')

@@ -17,9 +17,9 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .config import ConfigError
-from .submission import write_atomic
-from .sweep import METRIC_COLUMNS, format_value, read_metrics_quiet
+from arc24.config import ConfigError
+from arc24.solving.submission import write_atomic
+from arc24.sweeps.sweep import METRIC_COLUMNS, format_value, read_metrics_quiet
 
 
 # ---------------------------------------------------------------- the table
@@ -232,8 +232,8 @@ def compare_runs(run_a: str | os.PathLike, run_b: str | os.PathLike,
     attempts side by side (render.render_changed). Default OUT: beside the runs, in
     compare/RUN_A__vs__RUN_B. The pictures call the runs A and B: run names are too long for
     the panel titles."""
-    from .render import render_changed
-    from .scoring import read_reference, read_submission
+    from arc24.evaluation.render import render_changed
+    from arc24.evaluation.scoring import read_reference, read_submission
 
     a, b = Path(run_a), Path(run_b)
     for folder in (a, b):

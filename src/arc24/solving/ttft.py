@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .data import DatasetMix
-from .loss import IGNORE_INDEX
-from .memory import MemoryLimit, MemorySettings, OutOfMemory, oom_guard
-from .stream import SampleStream, StreamSettings
-from .task import Pair, Task
-from .trainer import LossModel, collate
+from arc24.data.tasks import DatasetMix
+from arc24.training.loss import IGNORE_INDEX
+from arc24.training.memory import MemoryLimit, MemorySettings, OutOfMemory, oom_guard
+from arc24.data.stream import SampleStream, StreamSettings
+from arc24.data.task import Pair, Task
+from arc24.training.trainer import LossModel, collate
 
 
 @dataclass

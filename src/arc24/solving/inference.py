@@ -31,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .augment import Augmentation, inference_augmentations
-from .formats import DEFAULT_FORMAT, FENCE, get_format
-from .prompts import fit_task
-from .task import MAX_SIDE, Grid, Task, as_grid, grid_to_list
+from arc24.data.augment import Augmentation, inference_augmentations
+from arc24.data.formats import DEFAULT_FORMAT, FENCE, get_format
+from arc24.data.prompts import fit_task
+from arc24.data.task import MAX_SIDE, Grid, Task, as_grid, grid_to_list
 
 log = logging.getLogger(__name__)
 
@@ -388,7 +388,7 @@ class VLLMBackend(Backend):
         import vllm
         from vllm.lora.request import LoRARequest
 
-        from .models import resolve_model
+        from arc24.models import resolve_model
 
         model_path = resolve_model(model_path)  # also accepts the embedded model's alias
         n_heads = attention_heads(model_path)
@@ -532,7 +532,7 @@ def choose_backend(
     if resolved == "vllm":
         return VLLMBackend(model_path, tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
                            gpu_memory_utilization=gpu_memory_utilization, lora_path=lora_path)
-    from .models import load_model, load_tokenizer
+    from arc24.models import load_model, load_tokenizer
 
     model = load_model(model_path, dtype=dtype)
     if lora_path is not None:

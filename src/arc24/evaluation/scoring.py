@@ -28,9 +28,9 @@ from typing import TextIO
 
 import numpy as np
 
-from .data import DataError, Problem, _is_single_task, _read_solutions, grid_problem, load_tasks
-from .task import Grid, Task, as_grid, grids_equal
-from .voting import rank_grids
+from arc24.data.tasks import DataError, Problem, _is_single_task, _read_solutions, grid_problem, load_tasks
+from arc24.data.task import Grid, Task, as_grid, grids_equal
+from arc24.solving.voting import rank_grids
 
 ATTEMPT_KEYS = ("attempt_1", "attempt_2")
 METRICS = ("accuracy", "correct_pixels", "correct_size", "pass_n", "vote_1", "vote_2", "unanswered")

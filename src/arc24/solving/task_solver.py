@@ -24,9 +24,9 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .inference import Prediction
-from .task import Task
-from .ttft import TTFTResult
+from arc24.solving.inference import Prediction
+from arc24.data.task import Task
+from arc24.solving.ttft import TTFTResult
 
 
 @dataclass
@@ -50,9 +50,9 @@ class TaskSolver:
     def __init__(self, config, scratch: str | Path, backend_name: str = "transformers"):
         import torch
 
-        from .inference import TransformersBackend, max_answer_tokens
-        from .models import load_model, load_tokenizer
-        from .ttft import TaskFineTuner
+        from arc24.solving.inference import TransformersBackend, max_answer_tokens
+        from arc24.models import load_model, load_tokenizer
+        from arc24.solving.ttft import TaskFineTuner
 
         self.config = config
         self.scratch = Path(scratch)
@@ -86,7 +86,7 @@ class TaskSolver:
             self.backend = TransformersBackend(self.tuner.model, self.tokenizer, batch_size=config.batch_size)
 
     def _vllm_backend(self):
-        from .inference import VLLMBackend
+        from arc24.solving.inference import VLLMBackend
 
         c = self.config
         self._fallback_lora = c.adapter if c.adapter and not c.ttft.new_lora_rank else None
@@ -107,7 +107,7 @@ class TaskSolver:
         """
         import torch
 
-        from .inference import build_requests, predict
+        from arc24.solving.inference import build_requests, predict
 
         c = self.config
         torch.manual_seed(task_seed(c.seed, task.id))

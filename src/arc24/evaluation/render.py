@@ -16,8 +16,8 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .scoring import ATTEMPT_KEYS, parse_attempt, score_submission
-from .task import Grid, Task, grids_equal
+from arc24.evaluation.scoring import ATTEMPT_KEYS, parse_attempt, score_submission
+from arc24.data.task import Grid, Task, grids_equal
 
 # The usual ARC palette, colour 0 to 9.
 PALETTE = (

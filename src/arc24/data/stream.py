@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .augment import random_augmentation
-from .data import DatasetMix
-from .problem_augment import random_problem_augmentation
-from .prompts import fit_task, get_template
+from arc24.data.augment import random_augmentation
+from arc24.data.tasks import DatasetMix
+from arc24.data.problem_augment import random_problem_augmentation
+from arc24.data.prompts import fit_task, get_template
 
 # A sample whose task cannot fit max_seq_len even with one train pair is redrawn (from the same
 # per-sample generator, so still deterministic); the skipped task is named in the sample.

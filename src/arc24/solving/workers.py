@@ -26,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
-from .task import Task
-from .task_solver import TaskOutcome, TaskSolver
-from .ttft import TTFTResult
+from arc24.data.task import Task
+from arc24.solving.task_solver import TaskOutcome, TaskSolver
+from arc24.solving.ttft import TTFTResult
 
 STARTUP_TIMEOUT = 30 * 60  # loading a model and starting an inference engine takes minutes at most
 

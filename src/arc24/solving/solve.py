@@ -21,8 +21,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .config import ConfigError
-from .ttft import TTFTSettings
+from arc24.config import ConfigError
+from arc24.solving.ttft import TTFTSettings
 
 
 @dataclass
@@ -91,8 +91,8 @@ class RunRecords:
     """The run's files, brought up to date after every task: a crash leaves them valid."""
 
     def __init__(self, tasks: dict, out: Path, settings: dict, resume: bool = False):
-        from .submission import build_submission, write_json_atomic, write_submission
-        from .task import grid_to_list
+        from arc24.solving.submission import build_submission, write_json_atomic, write_submission
+        from arc24.data.task import grid_to_list
 
         self.tasks, self.out = tasks, out
         self.votes: dict = {}
@@ -116,9 +116,9 @@ class RunRecords:
 
     def _resume(self, settings: dict, before: dict) -> None:
         """Keep the tasks an interrupted run finished (those with a health row) and their predictions."""
-        from .inference import Prediction
-        from .submission import build_submission, write_atomic, write_submission
-        from .voting import vote_all
+        from arc24.solving.inference import Prediction
+        from arc24.solving.submission import build_submission, write_atomic, write_submission
+        from arc24.solving.voting import vote_all
 
         if before != settings:
             key = next(k for k in sorted(set(before) | set(settings)) if before.get(k) != settings.get(k))
@@ -136,8 +136,8 @@ class RunRecords:
         self._write_health()
 
     def add(self, job, outcome) -> Health:
-        from .submission import build_submission, write_submission
-        from .voting import vote
+        from arc24.solving.submission import build_submission, write_submission
+        from arc24.solving.voting import vote
 
         task_id, result, preds = outcome.task_id, outcome.ttft, outcome.predictions
         with self.predictions_path.open("a") as handle:
@@ -161,7 +161,7 @@ class RunRecords:
         return health
 
     def _write_health(self) -> None:
-        from .submission import write_json_atomic
+        from arc24.solving.submission import write_json_atomic
 
         # In the order of the tasks, whichever worker finished first.
         rows = [asdict(self.health[t]) for t in self.tasks if t in self.health]
@@ -190,7 +190,7 @@ def task_timeout_seconds(config: SolveConfig, schedule: Schedule, n_workers: int
 
 
 def _make_runner(config: SolveConfig, scratch: Path, backend_name: str, devices: list):
-    from .workers import InProcessRunner, WorkerPool
+    from arc24.solving.workers import InProcessRunner, WorkerPool
 
     if config.in_process:
         return InProcessRunner(config, scratch, backend_name)
@@ -200,9 +200,9 @@ def _make_runner(config: SolveConfig, scratch: Path, backend_name: str, devices:
 def solve(config: SolveConfig, progress: bool = True) -> dict:
     from tqdm.auto import tqdm
 
-    from .data import load_tasks, select_tasks
-    from .inference import resolve_backend_name
-    from .workers import Job, failed_outcome, worker_devices
+    from arc24.data.tasks import load_tasks, select_tasks
+    from arc24.solving.inference import resolve_backend_name
+    from arc24.solving.workers import Job, failed_outcome, worker_devices
 
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -210,7 +210,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
     if config.task_ids:
         tasks = select_tasks(tasks, config.task_ids)
     if config.verify_manifest:
-        from .manifest import require_manifest
+        from arc24.manifest import require_manifest
 
         require_manifest(config.model)
         if config.adapter:
@@ -263,7 +263,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
                "abandoned": [h.task_id for h in health if h.ttft_status in ("abandoned", "died")],
                "not_started": [h.task_id for h in health if h.ttft_status == "not started"],
                "placeholders": sum(h.placeholders for h in health)}
-    from .submission import write_json_atomic
+    from arc24.solving.submission import write_json_atomic
 
     write_json_atomic(summary, out / "summary.json")
     return summary

@@ -20,8 +20,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .formats import get_format
-from .task import Grid, Task
+from arc24.data.formats import get_format
+from arc24.data.task import Grid, Task
 
 OUTPUT_FROM_EXAMPLES = "output-from-examples"
 INPUT_FROM_INPUTS = "input-from-inputs"

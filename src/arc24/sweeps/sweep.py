@@ -36,9 +36,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .config import ConfigError
+from arc24.config import ConfigError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SUBMISSION_NOTEBOOK = REPO / "notebooks" / "submission.ipynb"
 EXECUTED_NAME = "submission.executed.ipynb"
 LOG_NAME = "notebook.log"
@@ -121,7 +121,7 @@ def failure_line(exc: BaseException) -> str:
 
 
 def _child_main(argv: Sequence[str]) -> int:
-    """`python -m arc24.sweep SPEC_JSON`: execute one run's notebook (see the module docstring)."""
+    """`python -m arc24.sweeps.sweep SPEC_JSON`: execute one run's notebook (see the module docstring)."""
     spec = json.loads(argv[0])
     try:
         execute_submission_notebook(spec["parameters"], spec["executed"], progress=False, notebook=spec["notebook"])
@@ -263,7 +263,7 @@ def _absolute_paths(values: Mapping) -> dict:
 
 def choose_task_ids(config: SweepConfig) -> list[str]:
     """The validation tasks: the ids given, or n_tasks of the challenges chosen by the seed."""
-    from .data import DataError, Problem, load_tasks, sample_task_ids, select_tasks
+    from arc24.data.tasks import DataError, Problem, load_tasks, sample_task_ids, select_tasks
 
     try:
         tasks = load_tasks(config.challenges, config.solutions)
@@ -384,7 +384,7 @@ def _run_child(run: Run, notebook: str, n_tasks: int, progress: bool) -> str | N
     log = run.folder / LOG_NAME
     bar = tqdm(total=n_tasks, desc="  tasks", unit="task", leave=False, disable=not progress)
     with log.open("w") as handle:
-        proc = subprocess.Popen([sys.executable, "-m", "arc24.sweep", spec], stdout=handle, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([sys.executable, "-m", "arc24.sweeps.sweep", spec], stdout=handle, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env)
         seen: dict = {}
         try:
@@ -408,7 +408,7 @@ def _run_child(run: Run, notebook: str, n_tasks: int, progress: bool) -> str | N
 def run_metrics(run: Run, seconds: float) -> dict:
     """metrics.json of a run: its parameters, the prediction metrics and ARC score from its own
     files, the seconds it took and its health counts."""
-    from .scoring import prediction_metrics, read_reference, read_submission, score_submission
+    from arc24.evaluation.scoring import prediction_metrics, read_reference, read_submission, score_submission
 
     folder = run.folder
     reference = read_reference(folder / "solutions.json", folder / "challenges.json")
@@ -444,7 +444,7 @@ _RUN_OUTPUTS = ("summary.json", EXECUTED_NAME, LOG_NAME)
 
 def execute_run(run: Run, notebook: str, n_tasks: int, progress: bool = True) -> tuple[dict | None, str | None]:
     """Run one setting; (metrics, None) when finished, (None, one-line failure) when not."""
-    from .submission import write_json_atomic
+    from arc24.solving.submission import write_json_atomic
 
     run.folder.mkdir(parents=True, exist_ok=True)
     for name in _RUN_OUTPUTS:
@@ -468,7 +468,7 @@ def sweep(config: SweepConfig, progress: bool = True) -> dict:
     """Run every setting of the grid not finished yet, then aggregate and plot all finished runs."""
     from tqdm.auto import tqdm
 
-    from .sweep_report import aggregate, count_text, weights_text
+    from arc24.sweeps.report import aggregate, count_text, weights_text
 
     defaults = notebook_parameters(config.notebook)
     check_config(config, defaults)

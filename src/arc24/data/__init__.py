@@ -1,0 +1,1 @@
+"""Tasks, grid formats, prompts, augmentations and the training sample stream."""

@@ -1,0 +1,1 @@
+"""Scoring submissions and predictions, and drawing tasks as PNG."""

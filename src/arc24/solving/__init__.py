@@ -1,0 +1,1 @@
+"""`arc24 solve`: test-time fine-tuning, augmented prediction, voting and the run's files."""

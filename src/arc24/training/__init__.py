@@ -1,0 +1,1 @@
+"""`arc24 train`: the trainer, its checkpoints, the memory-safe loss and batching."""
