@@ -20,25 +20,48 @@
 # (`make demo`, validation sweeps); the parameters cell below is what papermill sets.
 
 # %% tags=["parameters"]
+# Every setting of arc24 solve (SolveConfig in src/arc24/solving/config.py); a nested setting is
+# written with its section's name and an underscore (ttft.steps is ttft_steps). Empty text: unset.
 challenges = ""  # empty: the competition's test challenges under /kaggle/input
 solutions = ""  # validation runs: score against these at the end
+out_dir = "."
 model = "embedded"  # a model folder, or the embedded SmolLM2-135M-Instruct
-adapter = ""  # the trained LoRA adapter folder; empty: a new LoRA per task on the base model
+adapter = ""  # the trained LoRA adapter folder
 task_ids = ""  # comma-separated subset (validation runs); empty: all tasks
+# The prompt; empty/0: what the model was trained with (its prompt_contract.json), else the defaults
+template = ""
+grid_format = ""
+max_seq_len = 0
+# Test-time fine-tuning. ttft_lora: "continue" fine-tunes the trained adapter (needs adapter);
+# "new" fine-tunes a new LoRA of rank ttft_lora_rank per task (on the adapter merged, if any).
 ttft_steps = 300
-learning_rate = 8e-5
-lora_rank = 0  # 0: continue the trained adapter; r > 0: a new LoRA of rank r per task
+ttft_learning_rate = 8e-5
+ttft_lr_scheduler = "linear"
+ttft_warmup_steps = 0
+ttft_batch_size = 1
+ttft_lora = "continue"
+ttft_lora_rank = 16
+ttft_lora_alpha = 0  # 0: equal to the rank
+ttft_loss = "auto"
+ttft_max_seconds = 0.0  # 0: no limit per task
+ttft_memory_limit_gb = 0.0  # 0: none
+# Prediction
 n_views = 96
-max_seq_len = 8192
-max_new_tokens = 0  # 0: enough for a 30x30 grid
-batch_size = 16
 backend = "auto"  # auto: vLLM when installed with a GPU, else transformers
-workers = 0  # 0: one worker process per GPU (1 on CPU)
-task_timeout_minutes = 0.0  # 0: 3x a task's planned share of the run; past it the task is abandoned
+batch_size = 16
+max_new_tokens = 0  # 0: enough for a 30x30 grid
+# The run
+deadline_hours = 12.0
+safety_margin_minutes = 45.0
 allow_base_model = False
 verify_manifest = False
-output_dir = "."
-resume = False  # keep the tasks an interrupted run in output_dir finished (same settings only)
+seed = 0
+workers = 0  # 0: one worker process per GPU (1 on CPU)
+in_process = False  # debugging: no worker processes (a hung task then hangs the run)
+task_timeout_minutes = 0.0  # 0: 3x a task's planned share of the run; past it the task is abandoned
+vllm_gpu_memory_utilization = 0.45
+scratch_dir = ""  # empty: out_dir/scratch
+resume = False  # keep the tasks an interrupted run in out_dir finished (same settings only)
 
 # %%
 import sys
@@ -55,32 +78,24 @@ print("arc24", arc24.__version__, "from", Path(arc24.__file__).parent)
 
 
 # %%
-def find_challenges() -> Path:
-    if challenges:
-        return Path(challenges)
+from arc24.solving.config import from_notebook, notebook_names
+
+# The parameters above, by the names SolveConfig gives them.
+config = from_notebook({name: globals()[name] for name in notebook_names()})
+if not config.challenges:
     found = sorted(Path("/kaggle/input").glob("*/arc-agi_test_challenges.json"))
     if not found:
         raise FileNotFoundError("no challenges given and none found under /kaggle/input")
-    return found[0]
-
+    config.challenges = str(found[0])
 
 from arc24.data.tasks import check_data
 
-challenges_path = find_challenges()
-assert check_data(challenges_path, solutions or None) == 0, "the input tasks have problems (listed above)"
+assert check_data(config.challenges, config.solutions) == 0, "the input tasks have problems (listed above)"
 
 # %%
-from arc24.solving.solve import SolveConfig, health_table, solve
-from arc24.solving.ttft import TTFTSettings
+from arc24.solving.records import health_table
+from arc24.solving.solve import solve
 
-config = SolveConfig(
-    challenges=str(challenges_path), solutions=solutions or None, out_dir=output_dir, model=model,
-    adapter=adapter or None, task_ids=[t.strip() for t in task_ids.split(",") if t.strip()],
-    ttft=TTFTSettings(steps=ttft_steps, learning_rate=learning_rate, new_lora_rank=lora_rank,
-                      max_seq_len=max_seq_len),
-    n_views=n_views, backend=backend, batch_size=batch_size, max_new_tokens=max_new_tokens,
-    allow_base_model=allow_base_model, verify_manifest=verify_manifest, workers=workers,
-    task_timeout_minutes=task_timeout_minutes, resume=resume)
 summary = solve(config)
 print(summary)
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-
 import copy
 import io
 import json
 import math
 import os
 
+import data_paths
 import numpy as np
 import pytest
 
+from arc24.data.task import MAX_SIDE
 from arc24.data.tasks import (
     DataError,
     DatasetMix,
@@ -23,9 +24,6 @@ from arc24.data.tasks import (
     sample_task_ids,
     select_tasks,
 )
-from arc24.data.task import MAX_SIDE
-
-import data_paths
 
 DATA = data_paths.SHARED_DATA
 CONCEPT = str(data_paths.CONCEPT)

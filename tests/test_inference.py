@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from arc24.data.formats import get_format
+from arc24.data.task import Pair, Task, grids_equal
 from arc24.solving.inference import (
     FENCE_STOP,
     Backend,
@@ -26,7 +27,6 @@ from arc24.solving.inference import (
     usable_tensor_parallel,
     vllm_unavailable_reason,
 )
-from arc24.data.task import Pair, Task, grids_equal
 from arc24.solving.voting import vote
 
 FMT = "numbered-fence"
@@ -206,7 +206,7 @@ def one_torch_thread():
 def smollm(smollm_dir):
     from arc24.models import load_model, load_tokenizer
 
-    return load_model(smollm_dir, dtype="float32", device="cpu"), load_tokenizer(smollm_dir, padding_side="left")
+    return load_model(smollm_dir, precision="fp32", device="cpu"), load_tokenizer(smollm_dir, padding_side="left")
 
 
 @pytest.mark.slow
@@ -234,7 +234,7 @@ def test_smollm_batched_equals_unbatched_and_stops(smollm):
 def test_tiny_model_predicts_end_to_end(tiny_model_dir):
     from arc24.models import load_model, load_tokenizer
 
-    model = load_model(tiny_model_dir, dtype="float32", device="cpu")
+    model = load_model(tiny_model_dir, precision="fp32", device="cpu")
     tokenizer = load_tokenizer(tiny_model_dir, padding_side="left")
     task = make_task(n_test=2)
     requests, too_long = build_requests(tokenizer, {task.id: task}, n_views=3, seed=0, fmt=FMT, max_prompt_len=2048)
@@ -278,7 +278,7 @@ def test_choose_backend_without_vllm_gives_transformers(tiny_model_dir):
     if reason is None:
         pytest.skip("vLLM and a GPU are available here: auto picks vLLM")
     assert resolve_backend_name("auto") == "transformers"
-    backend = choose_backend("auto", tiny_model_dir, dtype="float32")
+    backend = choose_backend("auto", tiny_model_dir, precision="fp32")
     assert isinstance(backend, TransformersBackend)
     with pytest.raises(RuntimeError, match="vLLM backend was asked for, but"):
         choose_backend("vllm", tiny_model_dir)

@@ -20,9 +20,10 @@ seed (its sample stream) and greedy decoding in one thread.
 import numpy as np
 import pytest
 
-from arc24.solving.inference import TransformersBackend, build_requests, predict
 from arc24.data.task import Pair, Task, grids_equal
-from arc24.solving.ttft import TaskFineTuner, TTFTSettings
+from arc24.solving.config import Prompt, TTFTSettings
+from arc24.solving.inference import TransformersBackend, build_requests, predict
+from arc24.solving.ttft import TaskFineTuner
 from arc24.solving.voting import VoteResult, vote
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,8 @@ TRAIN_INPUTS = ([[8, 0], [1, 2]], [[1, 8], [8, 5]], [[0, 0], [3, 4]], [[6, 4], [
 TEST_INPUT = [[6, 7], [0, 1]]
 N_VIEWS = 8  # the 8 dihedral views, colours unchanged
 MAX_NEW_TOKENS = 24  # a 2x2 answer is 20 tokens, plus the end of turn
-SETTINGS = TTFTSettings(steps=50, learning_rate=2e-3, new_lora_rank=16, max_seq_len=1024, seed=1)
+SETTINGS = TTFTSettings(steps=50, learning_rate=2e-3, lora="new", lora_rank=16)
+PROMPT = Prompt("output-from-examples-v1", "numbered-fence", 1024, "the defaults")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -78,10 +80,10 @@ def test_test_time_fine_tuning_learns_a_flip(smollm_dir):
     task = flip_task()
     truth = task.test[0].output
     assert not grids_equal(truth, task.test[0].input)  # copying the input is not enough
-    model = load_model(smollm_dir, dtype="float32", device="cpu")
+    model = load_model(smollm_dir, precision="fp32", device="cpu")
     tokenizer = load_tokenizer(smollm_dir, padding_side="left")
     torch.manual_seed(0)  # the new LoRA's initial weights
-    tuner = TaskFineTuner(model, tokenizer, SETTINGS)
+    tuner = TaskFineTuner(model, tokenizer, SETTINGS, PROMPT, seed=1)
 
     # A new LoRA starts as a no-op (its B matrices are zero): this is the embedded model itself.
     before = voted(tuner.model, tokenizer, task)

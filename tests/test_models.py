@@ -5,7 +5,16 @@ import time
 import pytest
 
 import arc24.models as models
-from arc24.models import EMBEDDED_ALIASES, build_tiny_model, load_model, load_tokenizer, resolve_model
+from arc24.config import ConfigError
+from arc24.models import (
+    EMBEDDED_ALIASES,
+    build_tiny_model,
+    load_model,
+    load_tokenizer,
+    resolve_model,
+    resolve_precision,
+    torch_dtype,
+)
 
 
 def test_import_is_cheap():
@@ -70,7 +79,7 @@ def test_embedded_model_resolves_from_the_cache(smollm_dir):
 def test_embedded_model_generates_text(smollm_dir, smollm_tokenizer):
     import torch
 
-    model = load_model(smollm_dir, dtype="float32", device="cpu")
+    model = load_model(smollm_dir, precision="fp32", device="cpu")
     assert model.dtype == torch.float32 and not model.training
     prompt = smollm_tokenizer.apply_chat_template(
         [{"role": "user", "content": "What is the capital of France?"}], tokenize=False, add_generation_prompt=True
@@ -91,15 +100,28 @@ def test_load_tokenizer(smollm_dir):
         load_tokenizer(smollm_dir, padding_side="middle")
 
 
-def test_load_model_rejects_unknown_dtype(tiny_model_dir):
-    with pytest.raises(ValueError, match="unknown dtype"):
-        load_model(tiny_model_dir, dtype="int3")
+def test_load_model_rejects_unknown_precision(tiny_model_dir):
+    with pytest.raises(ValueError, match="unknown precision 'int3'"):
+        load_model(tiny_model_dir, precision="int3")
+
+
+def test_precisions():
+    import torch
+
+    assert [torch_dtype(p) for p in ("fp32", "bf16", "fp16")] == [torch.float32, torch.bfloat16, torch.float16]
+    with pytest.raises(ValueError):
+        torch_dtype("auto")
+    assert resolve_precision("auto", "cpu") == resolve_precision("fp32", torch.device("cpu")) == "fp32"
+    with pytest.raises(ConfigError, match="needs a GPU"):
+        resolve_precision("bf16", "cpu")
+    with pytest.raises(ConfigError, match="unknown"):
+        resolve_precision("float32", "cpu")
 
 
 def test_tiny_model_builds_and_loads(tiny_model_dir, smollm_tokenizer):
     import torch
 
-    model = load_model(tiny_model_dir, dtype="bfloat16", device="cpu")
+    model = load_model(tiny_model_dir, precision="bf16", device="cpu")
     assert model.config.model_type == "qwen2"
     assert model.dtype == torch.bfloat16
     assert model.config.vocab_size == len(smollm_tokenizer)

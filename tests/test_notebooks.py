@@ -30,6 +30,28 @@ def test_submission_notebook_has_a_parameters_cell():
     assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
 
 
+def test_notebook_parameters_are_every_solve_setting_with_its_default():
+    """The notebook's parameters map mechanically onto SolveConfig, so every setting can be swept:
+    a setting added to one and not the other, or a default changed in one, fails here."""
+    from arc24.solving.config import notebook_defaults
+    from arc24.sweeps.sweep import notebook_parameters
+
+    assert notebook_parameters(REPO / "notebooks/submission.ipynb") == notebook_defaults()
+
+
+def test_notebook_parameters_become_a_solve_config():
+    from arc24.config import ConfigError
+    from arc24.solving.config import from_notebook
+
+    config = from_notebook({"ttft_steps": 5, "adapter": "", "task_ids": "a, b", "ttft_lora": "new", "solutions": ""})
+    assert (config.ttft.steps, config.ttft.lora, config.adapter, config.solutions, config.task_ids) == (
+        5, "new", None, None, ["a", "b"])
+    with pytest.raises(ConfigError, match="ttft_steps: expected an integer"):
+        from_notebook({"ttft_steps": "many"})
+    with pytest.raises(ConfigError, match="unknown notebook parameter lora_rank"):
+        from_notebook({"lora_rank": 8})
+
+
 @pytest.mark.slow
 def test_papermill_runs_the_notebook(tmp_path, small_tasks_file, tiny_model_dir):
     import papermill
@@ -42,8 +64,9 @@ def test_papermill_runs_the_notebook(tmp_path, small_tasks_file, tiny_model_dir)
     papermill.execute_notebook(
         str(REPO / "notebooks/submission.ipynb"), str(out), cwd=str(REPO), kernel_name="python3",
         parameters={"challenges": str(challenges), "solutions": str(solutions), "task_ids": ",".join(ids),
-                    "model": str(tiny_model_dir), "ttft_steps": 2, "learning_rate": 1e-3, "n_views": 2,
-                    "max_seq_len": 1024, "max_new_tokens": 24, "batch_size": 2, "output_dir": str(tmp_path)},
+                    "model": str(tiny_model_dir), "ttft_steps": 2, "ttft_learning_rate": 1e-3, "ttft_lora": "new",
+                    "n_views": 2, "max_seq_len": 1024, "max_new_tokens": 24, "batch_size": 2,
+                    "out_dir": str(tmp_path)},
         progress_bar=False)
     assert validate_submission(tmp_path / "submission.json", tmp_path / "challenges.json") == []
     health = json.loads((tmp_path / "health.json").read_text())

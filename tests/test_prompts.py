@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 from arc24.data.formats import FORMATS, get_format
-from arc24.models import load_tokenizer
 from arc24.data.prompts import (
     IGNORE_INDEX,
     INPUT_FROM_INPUTS,
@@ -16,6 +15,7 @@ from arc24.data.prompts import (
     get_template,
 )
 from arc24.data.task import Pair, Task
+from arc24.models import load_tokenizer
 
 END_OF_TURN = "<|im_end|>"
 SMOLLM_SYSTEM = "You are a helpful AI assistant named SmolLM"

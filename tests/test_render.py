@@ -3,15 +3,14 @@ comparison of two submissions drawing exactly the tasks whose solved outputs cha
 
 from __future__ import annotations
 
-
 import subprocess
 import sys
 
 import numpy as np
-
-from arc24.evaluation.render import PALETTE, render_changed, render_task
-from arc24.data.task import Pair, Task, as_grid
 from data_paths import ARC1
+
+from arc24.data.task import Pair, Task, as_grid
+from arc24.evaluation.render import PALETTE, render_changed, render_task
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 G1 = [[1, 2], [3, 4]]

@@ -5,14 +5,15 @@ Every expected value below is worked out by hand in the comments next to it.
 
 from __future__ import annotations
 
-
 import io
 import json
 import math
 
 import numpy as np
 import pytest
+from data_paths import ARC1
 
+from arc24.data.task import Pair, Task, as_grid, grid_to_list
 from arc24.evaluation.scoring import (
     METRICS,
     ScoreReport,
@@ -23,8 +24,7 @@ from arc24.evaluation.scoring import (
     score_submission,
     vote_ranking,
 )
-from arc24.data.task import Pair, Task, as_grid, grid_to_list
-from data_paths import ARC1
+from arc24.solving.inference import Prediction
 
 EVAL = f"{ARC1}/arc-agi_evaluation_challenges.json"
 EVAL_SOL = f"{ARC1}/arc-agi_evaluation_solutions.json"
@@ -284,11 +284,10 @@ def test_score_main_writes_to_stdout_by_default(tmp_path, capsys):
 # ---------------------------------------------------------------- prediction metrics
 
 
-def rec(task_id, index, grid, logprob=None) -> dict:
-    r = {"task_id": task_id, "test_index": index, "grid": grid}
-    if logprob is not None:
-        r["logprob_mean"] = logprob
-    return r
+def rec(task_id, index, grid, logprob=None) -> Prediction:
+    # An invalid grid is a prediction that did not parse, as to_prediction records it: grid None.
+    return Prediction(task_id, index, {}, parse_attempt(grid), "", None,
+                      -math.inf if logprob is None else logprob, 0)
 
 
 def test_output_metrics_each_by_hand():

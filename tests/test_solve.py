@@ -1,21 +1,23 @@
 """The solve pipeline on a tiny model: failures are reported with their fallback, never silent."""
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from arc24.solving.solve import SolveConfig, solve
+from arc24.solving.config import SolveConfig, TTFTSettings
+from arc24.solving.solve import solve
 from arc24.solving.submission import validate_submission
-from arc24.solving.ttft import TTFTSettings
 
 
 def config(tmp_path, tasks, model, **kw):
     challenges, solutions = tasks
     ids = sorted(json.loads(challenges.read_text()))[:2]
-    ttft = TTFTSettings(**{"steps": 2, "learning_rate": 1e-3, "max_seq_len": 1024, **kw.pop("ttft", {})})
+    ttft = TTFTSettings(**{"steps": 2, "learning_rate": 1e-3, "lora": "new", **kw.pop("ttft", {})})
     return SolveConfig(challenges=str(challenges), solutions=str(solutions), out_dir=str(tmp_path), model=str(model),
-                       task_ids=ids, ttft=ttft, n_views=2, max_new_tokens=16, batch_size=2, **kw)
+                       task_ids=ids, ttft=ttft, n_views=2, max_new_tokens=16, batch_size=2,
+                       **{"max_seq_len": 1024, **kw})
 
 
 def health(tmp_path):
@@ -44,7 +46,7 @@ def test_base_model_predictions_only_when_allowed(tmp_path, small_tasks_file, ti
 
 
 def test_a_task_too_long_to_fine_tune_falls_back_loudly(tmp_path, small_tasks_file, tiny_model_dir):
-    solve(config(tmp_path, small_tasks_file, tiny_model_dir, ttft={"max_seq_len": 60}, allow_base_model=True),
+    solve(config(tmp_path, small_tasks_file, tiny_model_dir, max_seq_len=60, allow_base_model=True),
           progress=False)
     rows = health(tmp_path)
     assert all(r["ttft_status"] == "failed" and "too long" in r["ttft_reason"] for r in rows.values())
@@ -76,7 +78,7 @@ def test_a_task_that_overruns_its_budget_is_abandoned_and_the_next_task_still_ru
     })
     out = tmp_path / "run"
     summary = solve(SolveConfig(challenges=str(challenges), out_dir=str(out), model=str(tiny_model_dir),
-                                ttft=TTFTSettings(steps=10**6, max_seq_len=256), n_views=2, max_new_tokens=8,
+                                ttft=TTFTSettings(steps=10**6, lora="new"), max_seq_len=256, n_views=2, max_new_tokens=8,
                                 batch_size=2, allow_base_model=True, task_timeout_minutes=15 / 60), progress=False)
     rows = health(out)
     assert rows["slow"]["ttft_status"] == "abandoned" and "while fine-tuning" in rows["slow"]["ttft_reason"]
@@ -95,7 +97,7 @@ def test_two_workers_give_the_same_predictions_as_one_process(tmp_path, small_ta
         out = tmp_path / name
         solve(SolveConfig(challenges=str(challenges), solutions=str(solutions), out_dir=str(out),
                           model=str(tiny_model_dir), task_ids=ids,
-                          ttft=TTFTSettings(steps=2, learning_rate=1e-3, max_seq_len=1024), n_views=2,
+                          ttft=TTFTSettings(steps=2, learning_rate=1e-3, lora="new"), max_seq_len=1024, n_views=2,
                           max_new_tokens=12, batch_size=2, allow_base_model=True, **kw), progress=False)
         lines = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
         return sorted(lines, key=lambda p: (p["task_id"], p["test_index"], json.dumps(p["augmentation"]))), health(out)
@@ -186,9 +188,9 @@ def test_a_worker_ends_when_its_supervisor_is_killed(tmp_path, tiny_model_dir):
 
     challenges = _write_tasks(tmp_path / "tasks.json", {"slow": ([([[1, 0]], [[0, 1]]), ([[2, 0]], [[0, 2]])], [[3, 0]])})
     script = (
-        "import sys; from arc24.solving.solve import SolveConfig, solve; from arc24.solving.ttft import TTFTSettings\n"
-        "solve(SolveConfig(challenges=sys.argv[1], out_dir=sys.argv[2], model=sys.argv[3],"
-        " ttft=TTFTSettings(steps=10**6, max_seq_len=256), n_views=1, max_new_tokens=4), progress=False)\n"
+        "import sys; from arc24.solving.solve import solve; from arc24.solving.config import SolveConfig, TTFTSettings\n"
+        "solve(SolveConfig(challenges=sys.argv[1], out_dir=sys.argv[2], model=sys.argv[3], max_seq_len=256,"
+        " ttft=TTFTSettings(steps=10**6, lora='new'), n_views=1, max_new_tokens=4), progress=False)\n"
     )
     supervisor = subprocess.Popen([sys.executable, "-c", script, str(challenges), str(tmp_path / "run"),
                                    str(tiny_model_dir)])
@@ -221,14 +223,15 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, small_tasks_file,
     ids = sorted(json.loads(challenges.read_text()))[:3]
     settings = {"challenges": str(challenges), "solutions": str(solutions), "model": str(tiny_model_dir),
                 "task_ids": ids, "n_views": 2, "max_new_tokens": 8, "batch_size": 2, "allow_base_model": True,
-                "resume": True, "ttft": {"steps": 300, "learning_rate": 1e-3, "max_seq_len": 1024}}
+                "resume": True, "max_seq_len": 1024, "ttft": {"steps": 300, "learning_rate": 1e-3, "lora": "new"}}
 
     def make(out, **kw):
         d = {**settings, **kw, "out_dir": str(out)}
         return SolveConfig(**{k: v for k, v in d.items() if k != "ttft"}, ttft=TTFTSettings(**d["ttft"]))
 
     out = tmp_path / "run"
-    script = ("import json, sys; from arc24.solving.solve import SolveConfig, solve; from arc24.solving.ttft import TTFTSettings\n"
+    script = ("import json, sys; from arc24.solving.solve import solve\n"
+              "from arc24.solving.config import SolveConfig, TTFTSettings\n"
               "d = json.loads(sys.argv[1]); t = TTFTSettings(**d.pop('ttft'))\n"
               "solve(SolveConfig(**d, ttft=t), progress=False)\n")
     run = subprocess.Popen([sys.executable, "-c", script, json.dumps({**settings, "out_dir": str(out)})])
@@ -263,7 +266,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, small_tasks_file,
 
 
 def test_a_new_lora_on_a_trained_adapter(tmp_path, small_tasks_file, tiny_model_dir):
-    # new_lora_rank with an adapter: the trained adapter is merged, a new LoRA fine-tuned on top.
+    # ttft.lora=new with an adapter: the trained adapter is merged, a new LoRA fine-tuned on top.
     from peft import LoraConfig, get_peft_model
 
     from arc24.models import load_model
@@ -273,6 +276,101 @@ def test_a_new_lora_on_a_trained_adapter(tmp_path, small_tasks_file, tiny_model_
     trained.save_pretrained(tmp_path / "adapter")
     out = tmp_path / "run"
     summary = solve(config(out, small_tasks_file, tiny_model_dir, adapter=str(tmp_path / "adapter"),
-                           ttft={"new_lora_rank": 8}, in_process=True), progress=False)
+                           ttft={"lora": "new", "lora_rank": 8}, in_process=True), progress=False)
     assert summary["weights"]["ttft"] == 2
     assert all(len(r["ttft_losses"]) == 2 for r in health(out).values())
+
+
+def test_continuing_an_adapter_that_is_not_there_is_refused_before_any_work(tmp_path, small_tasks_file,
+                                                                            tiny_model_dir):
+    from arc24.config import ConfigError
+
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match="ttft.lora=continue needs a trained adapter.*set ttft.lora=new"):
+        solve(config(out, small_tasks_file, tiny_model_dir, ttft={"lora": "continue"}), progress=False)
+    assert not out.exists()
+
+
+def test_a_bug_while_fine_tuning_is_not_a_fallback_and_keeps_its_traceback(tmp_path, small_tasks_file,
+                                                                          tiny_model_dir, monkeypatch):
+    # A shape bug inside fine-tuning must not pass as the task's own failure (which would quietly
+    # answer with other weights): the task gets placeholders and errors.log gets the traceback.
+    import arc24.solving.ttft as ttft
+
+    def broken_collate(samples, pad_id):
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied (a bug of ours)")
+
+    monkeypatch.setattr(ttft, "collate", broken_collate)
+    summary = solve(config(tmp_path, small_tasks_file, tiny_model_dir, allow_base_model=True, in_process=True),
+                    progress=False)
+    rows = health(tmp_path)
+    for row in rows.values():
+        assert row["ttft_status"] == "failed" and row["weights"] == "none" and row["error_log"] == "errors.log"
+        assert "RuntimeError: mat1 and mat2" in row["ttft_reason"]
+    log = (tmp_path / "errors.log").read_text()
+    assert log.count("Traceback (most recent call last)") == len(rows) and "broken_collate" in log
+    assert summary["errors"] == str(tmp_path / "errors.log")
+    assert validate_submission(tmp_path / "submission.json", tmp_path / "challenges.json") == []
+
+
+def test_the_supervisor_loads_neither_torch_nor_the_trainer():
+    # solve's own process only hands out tasks and writes files; the workers load the model.
+    import subprocess
+    import sys
+
+    code = ("import sys, arc24.solving.solve, arc24.solving.workers, arc24.solving.records, arc24.cli\n"
+            "loaded = [m for m in ('torch', 'arc24.training.trainer', 'transformers') if m in sys.modules]\n"
+            "assert not loaded, loaded")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _trained_adapter(folder, tiny_model_dir, **contract):
+    """A LoRA adapter folder with the prompt contract a training run would have written."""
+    from peft import LoraConfig, get_peft_model
+
+    from arc24.data.contract import PromptContract, tokenizer_fingerprint, write_contract
+    from arc24.models import load_model, load_tokenizer
+
+    get_peft_model(load_model(tiny_model_dir), LoraConfig(r=4, target_modules=["q_proj", "v_proj"],
+                                                          task_type="CAUSAL_LM")).save_pretrained(folder)
+    fields = {"prompt_tasks": ("output-from-examples-v1", "input-from-inputs-v1"), "grid_format": "plain-fence",
+              "max_seq_len": 1024, "tokenizer": tokenizer_fingerprint(load_tokenizer(tiny_model_dir)), **contract}
+    write_contract(folder, PromptContract(**fields))
+    return folder
+
+
+def test_solve_prompts_as_the_adapter_was_trained(tmp_path, small_tasks_file, tiny_model_dir):
+    adapter = _trained_adapter(tmp_path / "adapter", tiny_model_dir)
+    out = tmp_path / "run"
+    summary = solve(config(out, small_tasks_file, tiny_model_dir, adapter=str(adapter), max_seq_len=0,
+                           ttft={"lora": "continue"}, in_process=True), progress=False)
+    assert summary["prompt"] == {"template": "output-from-examples-v1", "grid_format": "plain-fence",
+                                 "max_seq_len": 1024, "source": f"{adapter}/prompt_contract.json",
+                                 "tokenizer": summary["prompt"]["tokenizer"]}
+    rows = health(out)
+    assert all(r["weights"] == "ttft" and "plain-fence" in r["prompt"] for r in rows.values())
+    assert json.loads((out / "predictions.jsonl").read_text().splitlines()[0])["weights"] == "ttft"
+
+
+def test_a_setting_that_disagrees_with_the_contract_is_refused_before_any_work(tmp_path, small_tasks_file,
+                                                                             tiny_model_dir):
+    from arc24.config import ConfigError
+
+    adapter = _trained_adapter(tmp_path / "adapter", tiny_model_dir)
+    out = tmp_path / "run"
+    make = partial(config, out, small_tasks_file, tiny_model_dir, adapter=str(adapter), ttft={"lora": "continue"})
+    with pytest.raises(ConfigError, match="grid_format: 'numbered-fence' was set, but the model was trained with "
+                                          "'plain-fence'"):
+        solve(make(grid_format="numbered-fence"), progress=False)
+    with pytest.raises(ConfigError, match="max_seq_len: 4096 was set, but the model was trained at 1024"):
+        solve(make(max_seq_len=4096), progress=False)
+    assert not out.exists()
+
+
+def test_a_tokenizer_other_than_the_trained_one_is_refused(tmp_path, small_tasks_file, tiny_model_dir):
+    from arc24.config import ConfigError
+
+    adapter = _trained_adapter(tmp_path / "adapter", tiny_model_dir, tokenizer="0123456789abcdef")
+    with pytest.raises(ConfigError, match="is not the one the model was trained with"):
+        solve(config(tmp_path / "run", small_tasks_file, tiny_model_dir, adapter=str(adapter), max_seq_len=0,
+                     ttft={"lora": "continue"}, in_process=True), progress=False)

@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from arc24.data.tasks import DatasetMix, DatasetSpec
 from arc24.data.prompts import IGNORE_INDEX
-from arc24.data.stream import SampleStream, StreamSettings, length_report
+from arc24.data.stream import SampleStream, StreamSettings, TooLong, length_report
+from arc24.data.tasks import DatasetMix, DatasetSpec
 
 
 @pytest.fixture(scope="module")
@@ -15,11 +15,12 @@ def mix(small_tasks_file):
     return DatasetMix([DatasetSpec(challenges, solutions)])
 
 
-def make(mix, tokenizer, **kw):
-    settings = dict(prompt_tasks={"output-from-examples-v1": 1.0, "input-from-inputs-v1": 1.0},
-                    problem_augmentation=0.5, max_seq_len=1024)
-    settings.update(kw)
-    return SampleStream(StreamSettings(**settings), mix, tokenizer)
+SETTINGS = dict(prompt_tasks={"output-from-examples-v1": 1.0, "input-from-inputs-v1": 1.0},
+                problem_augmentation=0.5, max_seq_len=1024)
+
+
+def make(mix, tokenizer, seed=0, **kw):
+    return SampleStream(StreamSettings(**{**SETTINGS, **kw}), mix, tokenizer, seed)
 
 
 def test_sample_is_a_pure_function_of_index(mix, smollm_tokenizer):
@@ -35,8 +36,22 @@ def test_seed_and_settings_change_the_stream(mix, smollm_tokenizer):
     base = make(mix, smollm_tokenizer)
     other_seed = make(mix, smollm_tokenizer, seed=1)
     other_settings = make(mix, smollm_tokenizer, problem_augmentation=0.0)
-    assert base.fingerprint != other_seed.fingerprint != other_settings.fingerprint
+    assert base.fingerprint == other_seed.fingerprint != other_settings.fingerprint  # the seed is not a setting
     assert [base.sample(i).input_ids for i in range(4)] != [other_seed.sample(i).input_ids for i in range(4)]
+    assert [base.sample(i).input_ids for i in range(4)] != [other_settings.sample(i).input_ids for i in range(4)]
+
+
+def test_the_training_data_section_is_the_same_stream(mix, smollm_tokenizer, small_tasks_file):
+    # The config's data section adds the dataset lists; they name files, which the stream must not
+    # depend on (the mix fingerprint covers what was loaded).
+    from arc24.data.tasks import DatasetSpec
+    from arc24.training.config import DataSettings
+
+    challenges, solutions = small_tasks_file
+    data = DataSettings(**SETTINGS, datasets=[DatasetSpec(str(challenges), str(solutions))])
+    plain, training = make(mix, smollm_tokenizer), SampleStream(data, mix, smollm_tokenizer, 0)
+    assert training.fingerprint == plain.fingerprint
+    assert training.sample(7) == plain.sample(7)
 
 
 def test_far_index_costs_the_same_as_the_first(mix, smollm_tokenizer):
@@ -66,7 +81,7 @@ def test_both_prompt_tasks_and_labels_only_on_answer(mix, smollm_tokenizer):
 
 def test_too_long_tasks_are_named_not_dropped_silently(mix, smollm_tokenizer):
     stream = make(mix, smollm_tokenizer, max_seq_len=60)
-    with pytest.raises(RuntimeError, match="too long for max_seq_len=60"):
+    with pytest.raises(TooLong, match="too long for max_seq_len=60"):
         for i in range(50):
             stream.sample(i)
     report = length_report(make(mix, smollm_tokenizer, max_seq_len=300), 30)

@@ -4,8 +4,11 @@ import os
 
 import numpy as np
 import pytest
+from data_paths import ARC1
 
+from arc24.data.task import Pair, Task
 from arc24.data.tasks import grid_problem
+from arc24.files import write_json_atomic
 from arc24.solving.submission import (
     build_submission,
     combine_main,
@@ -13,12 +16,9 @@ from arc24.solving.submission import (
     placeholder_grid,
     validate_submission,
     validate_submission_main,
-    write_json_atomic,
     write_submission,
 )
-from arc24.data.task import Pair, Task
 from arc24.solving.voting import VoteResult
-from data_paths import ARC1
 
 SAMPLE = f"{ARC1}/sample_submission.json"
 TEST_CHALLENGES = f"{ARC1}/arc-agi_test_challenges.json"
@@ -121,7 +121,7 @@ def test_invalid_json_names_line_and_column(tmp_path, challenges):
     assert "submission" in problems[0] and "invalid JSON at line 2, column 23" in problems[0]
     assert problems_of(tmp_path, challenges, "[]") == [
         f"submission {tmp_path / 'submission.json'}: not a JSON object mapping task ids to lists"]
-    assert "cannot read" in validate_submission(tmp_path / "missing.json", challenges)[0]
+    assert "no such file" in validate_submission(tmp_path / "missing.json", challenges)[0]
 
 
 def test_validate_main_prints_first_problems_and_summary(tmp_path, challenges):

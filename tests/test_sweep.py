@@ -13,10 +13,24 @@ from pathlib import Path
 import pytest
 
 from arc24.config import ConfigError
-from arc24.solving.submission import write_json_atomic
-from arc24.sweeps.sweep import (METRICS_NAME, Run, SweepConfig, is_finished, notebook_parameters, parse_fixed,
-                         parse_grid, plan_runs, run_metrics, run_name, sweep)
+from arc24.files import write_json_atomic
+from arc24.data.task import as_grid
+from arc24.solving.inference import Prediction, write_predictions
+from arc24.solving.records import Health
 from arc24.sweeps.report import compare_runs, mean_loss_curve, sort_runs
+from arc24.sweeps.sweep import (
+    METRICS_NAME,
+    Run,
+    SweepConfig,
+    is_finished,
+    notebook_parameters,
+    parse_fixed,
+    parse_grid,
+    plan_runs,
+    run_metrics,
+    run_name,
+    sweep,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -50,25 +64,24 @@ def task_files(folder: Path) -> tuple[Path, Path]:
 def solve_outputs(folder: Path, answers: list, losses: list[float]) -> Path:
     """What solve writes for TASK: each answer a prediction, the first two the attempts."""
     task_files(folder)
-    with (folder / "predictions.jsonl").open("w") as f:
-        for grid in answers:
-            f.write(json.dumps({"task_id": "t1", "test_index": 0, "grid": grid, "logprob_mean": -0.5}) + "\n")
+    write_predictions(folder / "predictions.jsonl",
+                      [Prediction("t1", 0, {}, as_grid(grid), "", None, -0.5, 1, "ttft") for grid in answers])
     (folder / "submission.json").write_text(json.dumps({"t1": [{"attempt_1": answers[0], "attempt_2": [[0]]}]}))
     (folder / "health.json").write_text(json.dumps([{"task_id": "t1", "ttft_status": "ok", "weights": "ttft",
                                                      "placeholders": 0, "unparseable": 0, "ttft_losses": losses}]))
     return folder
 
 
-FAKE_PARAMETERS = ('challenges = ""\nsolutions = ""\ntask_ids = ""\noutput_dir = "."\nx = 0\nrate = 0.5\n'
+FAKE_PARAMETERS = ('challenges = ""\nsolutions = ""\ntask_ids = ""\nout_dir = "."\nx = 0\nrate = 0.5\n'
                    'flag = False\nname = "a"\ntemplate = ""  # a folder whose files the run copies\n')
 FAKE_BODY = ("import pathlib, shutil\nif x == 1:\n    raise ValueError('x is one')\n"
-             "for f in pathlib.Path(template).iterdir():\n    shutil.copy(f, output_dir)\n")
+             "for f in pathlib.Path(template).iterdir():\n    shutil.copy(f, out_dir)\n")
 
 
 @pytest.fixture
 def fake_notebook(tmp_path):
     """A notebook with a parameters cell like the submission kernel's, that copies a prepared
-    run's files into output_dir, and fails when x == 1: runs in seconds, without a model."""
+    run's files into out_dir, and fails when x == 1: runs in seconds, without a model."""
     import nbformat
 
     nb = nbformat.v4.new_notebook()
@@ -104,25 +117,25 @@ def finish(run: Run, answers: str, seconds: float, losses=(1.0, 0.5)) -> dict:
 
 def test_grid_values_take_the_type_of_the_notebook_default():
     defaults = notebook_parameters(REPO / "notebooks/submission.ipynb")
-    assert defaults["lora_rank"] == 0 and defaults["learning_rate"] == 8e-5 and defaults["allow_base_model"] is False
-    grid = parse_grid(["lora_rank=32,64", "learning_rate=2e-5,1", "allow_base_model=true,False", "backend=auto"],
+    assert defaults["ttft_lora_rank"] == 16 and defaults["ttft_learning_rate"] == 8e-5 and defaults["allow_base_model"] is False
+    grid = parse_grid(["ttft_lora_rank=32,64", "ttft_learning_rate=2e-5,1", "allow_base_model=true,False", "backend=auto"],
                       defaults)
-    assert grid == {"lora_rank": [32, 64], "learning_rate": [2e-5, 1.0], "allow_base_model": [True, False],
+    assert grid == {"ttft_lora_rank": [32, 64], "ttft_learning_rate": [2e-5, 1.0], "allow_base_model": [True, False],
                     "backend": ["auto"]}
-    assert isinstance(grid["learning_rate"][1], float) and isinstance(grid["lora_rank"][0], int)
-    assert list(grid) == ["lora_rank", "learning_rate", "allow_base_model", "backend"]  # the order given
+    assert isinstance(grid["ttft_learning_rate"][1], float) and isinstance(grid["ttft_lora_rank"][0], int)
+    assert list(grid) == ["ttft_lora_rank", "ttft_learning_rate", "allow_base_model", "backend"]  # the order given
     assert parse_fixed(["ttft_steps=12", "model=/some/folder"], defaults) == {"ttft_steps": 12, "model": "/some/folder"}
 
 
 @pytest.mark.parametrize("items, message", [
-    (["lora_rank=32,abc"], "--grid lora_rank=abc: not an integer"),
-    (["learning_rate=fast"], "--grid learning_rate=fast: not a number"),
+    (["ttft_lora_rank=32,abc"], "--grid ttft_lora_rank=abc: not an integer"),
+    (["ttft_learning_rate=fast"], "--grid ttft_learning_rate=fast: not a number"),
     (["allow_base_model=maybe"], "--grid allow_base_model=maybe: not a boolean"),
-    (["lora_rank=4,,8"], "an empty value"),
-    (["lora_rank=4,4"], "listed twice"),
-    (["lora_rank"], "expected name=value"),
+    (["ttft_lora_rank=4,,8"], "an empty value"),
+    (["ttft_lora_rank=4,4"], "listed twice"),
+    (["ttft_lora_rank"], "expected name=value"),
     (["lora_rnak=4,8"], "--grid lora_rnak: unknown notebook parameter lora_rnak (known: adapter,"),
-    (["output_dir=a,b"], "--grid output_dir: set by the sweep"),
+    (["out_dir=a,b"], "--grid out_dir: set by the sweep"),
 ])
 def test_bad_grid_items_are_one_line_errors(items, message):
     defaults = notebook_parameters(REPO / "notebooks/submission.ipynb")
@@ -133,13 +146,13 @@ def test_bad_grid_items_are_one_line_errors(items, message):
 
 def test_a_parameter_cannot_be_both_swept_and_fixed():
     defaults = notebook_parameters(REPO / "notebooks/submission.ipynb")
-    with pytest.raises(ConfigError, match="--set lora_rank: also swept by --grid"):
-        parse_fixed(["lora_rank=8"], defaults, parse_grid(["lora_rank=4,8"], defaults))
+    with pytest.raises(ConfigError, match="--set ttft_lora_rank: also swept by --grid"):
+        parse_fixed(["ttft_lora_rank=8"], defaults, parse_grid(["ttft_lora_rank=4,8"], defaults))
 
 
 @pytest.mark.parametrize("args, message", [
     (["--grid", "lora_rnak=4,8"], "arc24 sweep: --grid lora_rnak: unknown notebook parameter lora_rnak"),
-    (["--grid", "lora_rank=4,x"], "arc24 sweep: --grid lora_rank=x: not an integer"),
+    (["--grid", "ttft_lora_rank=4,x"], "arc24 sweep: --grid ttft_lora_rank=x: not an integer"),
     (["--set", "n_veiws=8"], "arc24 sweep: --set n_veiws: unknown notebook parameter n_veiws"),
     (["--set", "task_ids=a,b"], "arc24 sweep: --set task_ids: set by the sweep, use --task-ids or --tasks"),
 ])
@@ -174,7 +187,7 @@ def test_runs_are_every_combination_named_by_their_values(tmp_path, fake_noteboo
     assert [r.name for r in runs] == ["x=4__rate=2e-05", "x=4__rate=0.001", "x=8__rate=2e-05", "x=8__rate=0.001"]
     assert runs[0].parameters == {"challenges": str(Path(config.challenges).resolve()),
                                   "solutions": str(Path(config.solutions).resolve()), "task_ids": "t1",
-                                  "name": "b", "x": 4, "rate": 2e-5, "output_dir": str(runs[0].folder.resolve())}
+                                  "name": "b", "x": 4, "rate": 2e-5, "out_dir": str(runs[0].folder.resolve())}
     assert run_name({"model": "/models/qwen 0.5b"}).startswith("model=-models-qwen-0.5b-")  # safe, and unique
     assert run_name({"model": "/models/qwen 0.5b"}) != run_name({"model": "/models/qwen_0.5b"})
 
@@ -208,7 +221,7 @@ def test_metrics_of_a_run_come_from_its_own_files(tmp_path, fake_notebook):
     assert metrics["score"] == 0  # the submission's attempts are [[3]] and [[0]]
     assert metrics["seconds"] == 12.3
     assert metrics["health"] == {"weights": {"ttft": 1}, "ttft_failed": 0, "ttft_skipped": 0, "placeholders": 0,
-                                 "unparseable": 0}
+                                 "unparseable": 0, "errors": 0}
 
 
 # ---------------------------------------------------------------- the table and plots
@@ -257,9 +270,10 @@ def test_one_swept_parameter_gives_a_bar_chart(tmp_path, fake_notebook):
 
 
 def test_mean_loss_curve_averages_the_tasks_that_reached_each_step():
-    health = [{"ttft_losses": [1.0, 0.5, 0.25]}, {"ttft_losses": [3.0]}, {"ttft_losses": []}, {}]
+    health = [Health("a", "ok", ttft_losses=[1.0, 0.5, 0.25]), Health("b", "ok", ttft_losses=[3.0]),
+              Health("c", "skipped")]
     assert mean_loss_curve(health) == [2.0, 0.5, 0.25]
-    assert mean_loss_curve([{}]) == []
+    assert mean_loss_curve([Health("c", "skipped")]) == []
 
 
 def test_compare_draws_the_tasks_that_changed(tmp_path, fake_notebook):
@@ -353,8 +367,8 @@ def test_sweep_on_the_embedded_model_stopped_midway_and_continued(tmp_path, smal
     challenges, solutions = small_tasks_file
     out = tmp_path / "sweep"
     cmd = ["sweep", "--challenges", challenges, "--solutions", solutions, "--out", out, "--tasks", 3, "--seed", 0,
-           "--grid", "lora_rank=4,8", "learning_rate=1e-4,1e-3",
-           "--set", "ttft_steps=2", "n_views=2", "max_new_tokens=24", "max_seq_len=1024", "batch_size=2",
+           "--grid", "ttft_lora_rank=4,8", "ttft_learning_rate=1e-4,1e-3",
+           "--set", "ttft_lora=new", "ttft_steps=2", "n_views=2", "max_new_tokens=24", "max_seq_len=1024", "batch_size=2",
            "--no-progress"]
     began = time.monotonic()
     (tmp_path / "first").mkdir()
@@ -370,7 +384,7 @@ def test_sweep_on_the_embedded_model_stopped_midway_and_continued(tmp_path, smal
     assert "arc24 sweep: interrupted with 1 of 4 runs finished; start the same command again" in first_stderr
     assert "Traceback" not in first_stderr
     finished = sorted(p.parent.name for p in out.glob(f"*/{METRICS_NAME}"))
-    assert finished == ["lora_rank=4__learning_rate=0.0001"]
+    assert finished == ["ttft_lora_rank=4__learning_rate=0.0001"]
     assert notebook_children(out) == []  # the interrupted run's notebook process was stopped
     first_metrics = out / finished[0] / METRICS_NAME
     mtime = first_metrics.stat().st_mtime_ns
@@ -380,10 +394,10 @@ def test_sweep_on_the_embedded_model_stopped_midway_and_continued(tmp_path, smal
         again.proc.wait(timeout=1800)
     stdout, stderr = again.output()
     assert again.proc.returncode == 0, stderr[-3000:]
-    assert "[1/4] lora_rank=4__learning_rate=0.0001: skipped (finished before)" in stdout
+    assert "[1/4] ttft_lora_rank=4__learning_rate=0.0001: skipped (finished before)" in stdout
     assert first_metrics.stat().st_mtime_ns == mtime
-    for i, name in enumerate(["lora_rank=4__learning_rate=0.001", "lora_rank=8__learning_rate=0.0001",
-                              "lora_rank=8__learning_rate=0.001"], 2):
+    for i, name in enumerate(["ttft_lora_rank=4__learning_rate=0.001", "ttft_lora_rank=8__learning_rate=0.0001",
+                              "ttft_lora_rank=8__learning_rate=0.001"], 2):
         assert f"[{i}/4] {name}: done in" in stdout
         folder = out / name
         for produced in ("submission.executed.ipynb", "submission.json", "predictions.jsonl", "health.json",
@@ -399,7 +413,7 @@ def test_sweep_on_the_embedded_model_stopped_midway_and_continued(tmp_path, smal
     vote_2 = [float(r["vote_2"]) for r in rows]
     assert vote_2 == sorted(vote_2, reverse=True)
     md = (out / "results.md").read_text()
-    assert md.startswith("| run | lora_rank | learning_rate | accuracy") and md.count("\n") == 6
+    assert md.startswith("| run | ttft_lora_rank | ttft_learning_rate | accuracy") and md.count("\n") == 6
     assert md.strip() in stdout  # the table is printed at the end
     for name in ("vote_2_heatmap.png", "ttft_loss.png"):
         assert_png(out / name)

@@ -11,6 +11,8 @@ import torch
 from safetensors.torch import load_file
 
 from arc24.config import ConfigError, load_config
+from arc24.data.contract import PromptContract, read_contract, tokenizer_fingerprint
+from arc24.models import load_tokenizer
 from arc24.training.config import TrainConfig
 from arc24.training.trainer import train
 
@@ -93,9 +95,14 @@ def test_half_written_checkpoint_is_never_used(cfg):
     assert not partial.exists()
 
 
-def test_keeps_last_k_checkpoints(cfg):
+def test_keeps_last_k_checkpoints_each_with_the_prompt_contract(cfg, tiny_model_dir):
     out = Path(train(load_config(TrainConfig, cfg("keep", keep_checkpoints=2)), progress=False)["output_dir"])
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-4", "checkpoint-6"]
+    # The model folders record the prompt they were trained with (the settings of write_config).
+    expected = PromptContract(("input-from-inputs-v1", "output-from-examples-v1"), "numbered-fence", 768,
+                              tokenizer_fingerprint(load_tokenizer(tiny_model_dir)))
+    for folder in (out / "checkpoint-4" / "model", out / "checkpoint-6" / "model", out / "final"):
+        assert read_contract(folder) == expected, folder
 
 
 def test_continual_training_starts_from_the_adapter(cfg, tmp_path):
@@ -120,8 +127,11 @@ def test_continual_training_starts_from_the_adapter(cfg, tmp_path):
 def test_resume_with_other_settings_is_refused(cfg):
     train(load_config(TrainConfig, cfg("refuse", max_steps=1)), progress=False)
     changed = load_config(TrainConfig, cfg("refuse", max_steps=2), ["learning_rate=0.5"])
-    with pytest.raises(ConfigError, match="different settings \\(learning_rate\\)"):
+    with pytest.raises(ConfigError, match="learning_rate: 0.001 there, 0.5 now.*Use a new output_dir"):
         train(changed, progress=False)
+    nested = load_config(TrainConfig, cfg("refuse", max_steps=2), ["data.max_seq_len=512"])
+    with pytest.raises(ConfigError, match="data.max_seq_len: 768 there, 512 now"):
+        train(nested, progress=False)
 
 
 def test_config_errors_name_the_key(cfg):

@@ -44,11 +44,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from arc24.data.tasks import load_tasks  # noqa: E402
 from arc24.data.formats import get_format  # noqa: E402
-from arc24.solving.inference import TransformersBackend, build_requests, max_answer_tokens, predict  # noqa: E402
+from arc24.data.tasks import load_tasks  # noqa: E402
 from arc24.models import EMBEDDED_MODEL, build_tiny_model, load_model, load_tokenizer, resolve_model  # noqa: E402
-from arc24.solving.ttft import TaskFineTuner, TTFTSettings  # noqa: E402
+from arc24.solving.config import Prompt, TTFTSettings  # noqa: E402
+from arc24.solving.inference import TransformersBackend, build_requests, max_answer_tokens, predict  # noqa: E402
+from arc24.solving.ttft import TaskFineTuner  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/ is no package: share bench_train's config
 from bench_train import QWEN05_CONFIG, peak_memory_bytes  # noqa: E402
@@ -89,8 +90,8 @@ def build_model(mode: str, device: torch.device, workdir: str):
         name = "Qwen2.5-0.5B-Instruct architecture (random weights, SmolLM2 tokenizer)"
     # bf16 where the pipeline uses it (TaskSolver: a CUDA GPU that supports it), float32 otherwise.
     bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    model = load_model(path, dtype="bfloat16" if bf16 else "float32", device=str(device))
-    return model, load_tokenizer(path, padding_side="left"), name, "bfloat16" if bf16 else "float32"
+    model = load_model(path, precision="bf16" if bf16 else "fp32", device=str(device))
+    return model, load_tokenizer(path, padding_side="left"), name, "bf16" if bf16 else "fp32"
 
 
 def build_qwen05_arch(folder: Path) -> Path:
@@ -161,23 +162,23 @@ def fine_tune(tuner: TaskFineTuner, task, steps: int, device) -> dict:
             "ttft_first_loss": round(result.first_loss, 4), "ttft_last_loss": round(result.last_loss, 4)}
 
 
-def max_prompt_len(tokenizer, settings: TTFTSettings) -> int:
+def max_prompt_len(tokenizer, prompt: Prompt) -> int:
     """As TaskSolver: the context left once a 30x30 answer has room."""
-    return settings.max_seq_len - max_answer_tokens(tokenizer, settings.grid_format)
+    return prompt.max_seq_len - max_answer_tokens(tokenizer, prompt.grid_format)
 
 
-def infer(backend, tokenizer, task, views: int, seed: int, settings: TTFTSettings, max_new: int, device) -> dict:
+def infer(backend, tokenizer, task, views: int, seed: int, prompt: Prompt, max_new: int, device) -> dict:
     """Predict every test input under `views` views; one predict call per test input (its own length)."""
-    requests, too_long = build_requests(tokenizer, {task.id: task}, views, seed, settings.template,
-                                        settings.grid_format, max_prompt_len=max_prompt_len(tokenizer, settings))
+    requests, too_long = build_requests(tokenizer, {task.id: task}, views, seed, prompt.template,
+                                        prompt.grid_format, max_prompt_len=max_prompt_len(tokenizer, prompt))
     seconds, generated, valid, caps = 0.0, 0, 0, []
     for i in range(len(task.test)):
         group = [r for r in requests if r.test_index == i]
-        cap = max_new or forced_answer_tokens(tokenizer, group, task, i, settings.grid_format)
+        cap = max_new or forced_answer_tokens(tokenizer, group, task, i, prompt.grid_format)
         caps.append(cap)
         sync(device)
         began = time.perf_counter()
-        predictions = predict(backend, group, tokenizer, settings.grid_format, cap, progress=False)
+        predictions = predict(backend, group, tokenizer, prompt.grid_format, cap, progress=False)
         sync(device)
         seconds += time.perf_counter() - began
         generated += sum(p.n_tokens for p in predictions)
@@ -190,13 +191,13 @@ def infer(backend, tokenizer, task, views: int, seed: int, settings: TTFTSetting
             "generated_tokens_per_s": round(generated / seconds, 1) if seconds else None, "valid_predictions": valid}
 
 
-def warm_up(tuner, backend, tokenizer, task, settings) -> None:
+def warm_up(tuner, backend, tokenizer, task, prompt: Prompt) -> None:
     """One step and one short prediction, uncounted: first calls pay for allocation and kernel set-up."""
     tuner.fine_tune(task, 1)
     tuner.reset()
-    requests, _ = build_requests(tokenizer, {task.id: task}, 1, 0, settings.template, settings.grid_format,
-                                 max_prompt_len=max_prompt_len(tokenizer, settings))
-    predict(backend, requests[:1], tokenizer, settings.grid_format, 8, progress=False)
+    requests, _ = build_requests(tokenizer, {task.id: task}, 1, 0, prompt.template, prompt.grid_format,
+                                 max_prompt_len=max_prompt_len(tokenizer, prompt))
+    predict(backend, requests[:1], tokenizer, prompt.grid_format, 8, progress=False)
 
 
 # ---------------------------------------------------------------- main
@@ -237,17 +238,17 @@ def main():
     tasks = load_tasks(data / "arc-agi_evaluation_challenges.json", data / "arc-agi_evaluation_solutions.json")
     chosen = ([tasks[t] for t in args.task_ids.split(",")] if args.task_ids
               else pick_tasks(tasks, args.tasks, args.select))
-    settings = TTFTSettings(steps=args.steps, new_lora_rank=args.lora_rank, max_seq_len=args.max_seq_len,
-                            seed=args.seed)
+    settings = TTFTSettings(steps=args.steps, lora="new", lora_rank=args.lora_rank)
+    prompt = Prompt("output-from-examples-v1", "numbered-fence", args.max_seq_len, "the defaults")
     with tempfile.TemporaryDirectory(prefix="arc24-bench-solve-") as work:
         model, tokenizer, model_name, dtype = build_model(args.mode, device, work)
         torch.manual_seed(args.seed)
-        tuner = TaskFineTuner(model, tokenizer, settings)
+        tuner = TaskFineTuner(model, tokenizer, settings, prompt, seed=args.seed)
         backend = TransformersBackend(tuner.model, tokenizer, batch_size=args.batch_size)
-        warm_up(tuner, backend, tokenizer, chosen[0], settings)
+        warm_up(tuner, backend, tokenizer, chosen[0], prompt)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        rows = [solve_one(tuner, backend, tokenizer, task, args, settings, device) for task in chosen]
+        rows = [solve_one(tuner, backend, tokenizer, task, args, prompt, device) for task in chosen]
     device_name = (torch.cuda.get_device_name(device) if device.type == "cuda"
                    else f"{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads")
     print(json.dumps({
@@ -260,10 +261,10 @@ def main():
         "tasks": rows, "mean": means(rows)}, indent=1))
 
 
-def solve_one(tuner, backend, tokenizer, task, args, settings, device) -> dict:
+def solve_one(tuner, backend, tokenizer, task, args, prompt: Prompt, device) -> dict:
     row = {"task_id": task.id, "cells": cells(task), "train_pairs": len(task.train), "test_inputs": len(task.test)}
     row.update(fine_tune(tuner, task, args.steps, device))
-    row.update(infer(backend, tokenizer, task, args.views, args.seed, settings, args.max_new_tokens, device))
+    row.update(infer(backend, tokenizer, task, args.views, args.seed, prompt, args.max_new_tokens, device))
     tuner.reset()
     row["task_seconds"] = round(row["ttft_seconds"] + row["inference_seconds"], 2)
     return row

@@ -17,9 +17,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ["RAYON_NUM_THREADS"] = "1"  # one core: the tokenizer must not fan out
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
+from arc24.data.stream import SampleStream, StreamSettings  # noqa: E402
 from arc24.data.tasks import DatasetMix, DatasetSpec  # noqa: E402
 from arc24.models import load_tokenizer  # noqa: E402
-from arc24.data.stream import SampleStream, StreamSettings  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "arc-agi-1"
 
@@ -46,7 +46,7 @@ def main():
                                   Path(args.data) / "arc-agi_training_solutions.json")])
     settings = StreamSettings(prompt_tasks={"output-from-examples-v1": 0.75, "input-from-inputs-v1": 0.25},
                               problem_augmentation=0.5, max_seq_len=args.max_seq_len)
-    stream = SampleStream(settings, mix, load_tokenizer("embedded"))
+    stream = SampleStream(settings, mix, load_tokenizer("embedded"), seed=0)
     stream.sample(0)  # warm-up
     result = {
         "benchmark": "sample stream (augment + render + tokenize)",

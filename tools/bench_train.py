@@ -25,9 +25,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 from arc24.config import load_config  # noqa: E402
-from arc24.models import resolve_model  # noqa: E402
+from arc24.data.prompts import IGNORE_INDEX  # noqa: E402
+from arc24.models import resolve_model, resolve_precision, torch_dtype  # noqa: E402
+from arc24.training.batching import LossModel  # noqa: E402
 from arc24.training.config import TrainConfig  # noqa: E402
-from arc24.training.trainer import LossModel, build_model, resolve_precision  # noqa: E402
+from arc24.training.trainer import build_model  # noqa: E402
 
 QWEN05_CONFIG = dict(  # Qwen2.5-0.5B-Instruct's published architecture
     vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
@@ -57,7 +59,7 @@ def batch(seq_len, vocab, device):
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(0, vocab, (1, seq_len), generator=g)
     labels = ids.clone()
-    labels[:, : seq_len * 3 // 4] = -100  # prompt masked, the answer learned, as in ARC samples
+    labels[:, : seq_len * 3 // 4] = IGNORE_INDEX  # prompt masked, the answer learned, as in ARC samples
     return {"input_ids": ids.to(device), "labels": labels.to(device),
             "attention_mask": torch.ones_like(ids).to(device)}
 
@@ -69,7 +71,7 @@ def run_ours(config, device, steps, seq_len):
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-5)
     data = batch(seq_len, model.config.vocab_size, device)
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    dtype = None if precision == "fp32" else torch_dtype(precision)
     times = []
     for _ in range(steps + 1):  # the first step warms up
         t = time.perf_counter()

@@ -24,8 +24,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-from arc24.manifest import write_manifest  # noqa: E402
 from kaggle_push import dataset_metadata_problems  # noqa: E402  (same folder as this script)
+
+from arc24.manifest import write_manifest  # noqa: E402
 
 PACKAGE = REPO / "src" / "arc24"
 DEFAULT_CODE_ID = "arc24/arc24"  # the owner of kernel-metadata.json; the slug the notebook looks for

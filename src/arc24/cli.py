@@ -30,9 +30,9 @@ def cmd_prompt(args) -> int:
     import numpy as np
 
     from arc24.data.augment import random_augmentation
+    from arc24.data.prompts import fit_task
     from arc24.data.tasks import load_tasks
     from arc24.models import load_tokenizer
-    from arc24.data.prompts import fit_task
 
     tasks = load_tasks(args.path, args.solutions)
     task_id = args.task or sorted(tasks)[0]
@@ -69,7 +69,9 @@ def cmd_train(args) -> int:
 
 def cmd_solve(args) -> int:
     from arc24.config import load_config
-    from arc24.solving.solve import SolveConfig, health_table, solve
+    from arc24.solving.config import SolveConfig
+    from arc24.solving.records import health_table
+    from arc24.solving.solve import solve
 
     overrides = [f"challenges={args.challenges}", f"out_dir={Path(args.out).parent}"] + args.set
     config = load_config(SolveConfig, args.config, overrides)
@@ -139,11 +141,12 @@ def cmd_demo(args) -> int:
           f"with the embedded SmolLM2-135M-Instruct; output in {out}/", flush=True)
     execute_submission_notebook(
         {"challenges": str(challenges), "solutions": str(solutions), "task_ids": ",".join(ids),
-         "ttft_steps": args.steps, "learning_rate": 1e-3, "n_views": args.views, "max_seq_len": 1024,
-         "max_new_tokens": 120, "batch_size": args.views, "output_dir": str(out.resolve())},
+         "ttft_steps": args.steps, "ttft_learning_rate": 1e-3, "ttft_lora": "new", "n_views": args.views,
+         "max_seq_len": 1024,
+         "max_new_tokens": 120, "batch_size": args.views, "out_dir": str(out.resolve())},
         out / "submission.executed.ipynb")
     from arc24.evaluation.scoring import score_main
-    from arc24.solving.solve import health_table
+    from arc24.solving.records import health_table
 
     print(f"[arc24 demo] executed notebook: {out / 'submission.executed.ipynb'}")
     print(health_table(out / "health.json"))
@@ -193,6 +196,9 @@ def cmd_compare(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from arc24.data.formats import DEFAULT_FORMAT
+    from arc24.data.prompts import DEFAULT_TEMPLATE
+
     parser = argparse.ArgumentParser(
         prog="arc24",
         description="Turn a small open LLM into an ARC solver: check data, fine-tune, test-time fine-tune, vote.")
@@ -213,8 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solutions")
     p.add_argument("--task", help="task id (default: the first by id)")
     p.add_argument("--model", default="embedded", help="model folder or 'embedded' (default)")
-    p.add_argument("--template", default="output-from-examples-v1")
-    p.add_argument("--format", default="numbered-fence", help="grid text format name")
+    p.add_argument("--template", default=DEFAULT_TEMPLATE)
+    p.add_argument("--format", default=DEFAULT_FORMAT, help="grid text format name")
     p.add_argument("--max-seq-len", type=int, default=8192)
     p.add_argument("--augment", action="store_true", help="apply a random reversible augmentation")
     p.add_argument("--seed", type=int, default=0)
@@ -234,8 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("solve", help="test-time fine-tune, predict with augmentations, vote; write a submission",
                        description="The submission pipeline from the command line (the notebook runs the same). "
-                                   "Settings are SolveConfig fields (src/arc24/solve.py), from --config YAML "
-                                   "and --set overrides, e.g. --set ttft.steps=300 --set n_views=96 --set workers=2 --set task_timeout_minutes=20.")
+                                   "Settings are SolveConfig fields (src/arc24/solving/config.py), from --config YAML "
+                                   "and --set overrides, e.g. --set ttft.steps=300 --set n_views=96 --set workers=2 "
+                                   "--set task_timeout_minutes=20. Without a trained adapter, test-time fine-tuning "
+                                   "needs --set ttft.lora=new (a new LoRA per task). The prompt (template, grid "
+                                   "format, max_seq_len) comes from the model's prompt_contract.json.")
     p.add_argument("challenges", help="challenges file (or inline-outputs file, or folder of task files)")
     p.add_argument("--out", default="submission.json", help="submission path; health.json, predictions.jsonl "
                                                             "and summary.json go beside it")
@@ -322,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+ERROR_LOG = "arc24-error.log"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from arc24.config import ConfigError
@@ -333,13 +345,26 @@ def main(argv: list[str] | None = None) -> int:
     except OutOfMemory as exc:
         print(f"arc24 {args.command}: {exc}", file=sys.stderr)
         return EXIT_OOM
-    except (ConfigError, DataError, FileNotFoundError, ValueError) as exc:
+    except (ConfigError, DataError, FileNotFoundError) as exc:  # the user's to fix: the message says how
         print(f"arc24 {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE if not isinstance(exc, DataError) else EXIT_PROBLEMS
     except KeyboardInterrupt:
-        print(f"arc24 {args.command}: interrupted; a training run resumes from its last checkpoint "
-              "when started again with the same output_dir", file=sys.stderr)
+        print(f"arc24 {args.command}: interrupted; start the same command again to continue", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - maybe a bug of ours: one line here, the traceback in a file
+        return _report_crash(args.command, exc)
+
+
+def _report_crash(command: str, exc: Exception) -> int:
+    import traceback
+
+    first = (str(exc).strip().splitlines() or [""])[0]
+    log = Path(ERROR_LOG).resolve()
+    with log.open("a", encoding="utf-8") as f:
+        f.write(f"=== arc24 {command}: {' '.join(sys.argv[1:])}\n{traceback.format_exc()}\n")
+    print(f"arc24 {command}: {type(exc).__name__}: {first}\n(the full traceback is in {log}; "
+          "please send it with a bug report)", file=sys.stderr)
+    return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_PROBLEMS
 
 
 if __name__ == "__main__":

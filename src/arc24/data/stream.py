@@ -8,41 +8,59 @@ replaying the ones before.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from arc24.config import ConfigError
 from arc24.data.augment import random_augmentation
-from arc24.data.tasks import DatasetMix
+from arc24.data.formats import DEFAULT_FORMAT, get_format
 from arc24.data.problem_augment import random_problem_augmentation
-from arc24.data.prompts import fit_task, get_template
+from arc24.data.prompts import DEFAULT_TEMPLATE, fit_task, get_template
+from arc24.data.tasks import DatasetMix
 
 # A sample whose task cannot fit max_seq_len even with one train pair is redrawn (from the same
 # per-sample generator, so still deterministic); the skipped task is named in the sample.
 MAX_REDRAWS = 20
 
 
+class TooLong(RuntimeError):
+    """No drawn task fits max_seq_len, even with a single train pair."""
+
+
 @dataclass(frozen=True)
 class StreamSettings:
-    seed: int = 0
-    prompt_tasks: dict[str, float] = field(default_factory=lambda: {"output-from-examples-v1": 1.0})
-    grid_format: str = "numbered-fence"
+    """How samples are made from the tasks. The training config's `data:` section extends it with the datasets."""
+
+    # Share of each prompt task in the stream, by versioned prompt name.
+    prompt_tasks: dict[str, float] = field(
+        default_factory=lambda: {DEFAULT_TEMPLATE: 1.0, "input-from-inputs-v1": 0.0})
+    grid_format: str = DEFAULT_FORMAT
     max_seq_len: int = 2048
-    problem_augmentation: float = 0.0
+    problem_augmentation: float = 0.0  # probability of an extra input-only or output-only transform
     permute_background: bool = False
-    swap_target: bool = True
+    swap_target: bool = True  # any pair with an output may be the target, not only the test pair
 
     def __post_init__(self):
+        # Checked here, so a bad name fails when the config is read, not at sample 10,000.
         for name, weight in self.prompt_tasks.items():
-            get_template(name)  # unknown names fail here, not at sample 10,000
+            try:
+                get_template(name)
+            except ValueError as exc:
+                raise ConfigError(f"prompt_tasks: {exc}") from None
             if weight < 0:
-                raise ValueError(f"prompt task {name}: weight must be >= 0, got {weight}")
+                raise ConfigError(f"prompt_tasks: {name}: weight must be >= 0, got {weight}")
         if not any(w > 0 for w in self.prompt_tasks.values()):
-            raise ValueError("prompt_tasks: at least one prompt task needs a weight above 0")
+            raise ConfigError("prompt_tasks: at least one prompt task needs a weight above 0")
+        try:
+            get_format(self.grid_format)
+        except ValueError as exc:
+            raise ConfigError(f"grid_format: {exc}") from None
         if not 0.0 <= self.problem_augmentation <= 1.0:
-            raise ValueError(f"problem_augmentation must be a probability, got {self.problem_augmentation}")
+            raise ConfigError(f"problem_augmentation: must be a probability, got {self.problem_augmentation}")
 
 
 @dataclass(frozen=True)
@@ -58,22 +76,26 @@ class Sample:
 
 
 class SampleStream:
-    def __init__(self, settings: StreamSettings, mix: DatasetMix, tokenizer):
+    def __init__(self, settings: StreamSettings, mix: DatasetMix, tokenizer, seed: int):
         self.settings = settings
         self.mix = mix
         self.tokenizer = tokenizer
+        self.seed = seed
         names = sorted(n for n, w in settings.prompt_tasks.items() if w > 0)
         weights = np.array([settings.prompt_tasks[n] for n in names], dtype=float)
         self._prompt_names = names
         self._prompt_probs = weights / weights.sum()
-        blob = json.dumps({"mix": mix.fingerprint(), "settings": asdict(settings)}, sort_keys=True)
+        # Only StreamSettings' own fields: a subclass (the training config's data section) adds the
+        # dataset lists, which name files; the mix fingerprint covers what was loaded from them.
+        own = {f.name: getattr(settings, f.name) for f in dataclasses.fields(StreamSettings)}
+        blob = json.dumps({"mix": mix.fingerprint(), "settings": own}, sort_keys=True)
         self.fingerprint = hashlib.sha256(blob.encode()).hexdigest()[:16]
         self._entropy = int(self.fingerprint, 16)
 
     def rng(self, index: int) -> np.random.Generator:
         if index < 0:
             raise IndexError(f"sample index must be >= 0, got {index}")
-        return np.random.default_rng([self.settings.seed, index, self._entropy])
+        return np.random.default_rng([self.seed, index, self._entropy])
 
     def sample(self, index: int) -> Sample:
         rng = self.rng(index)
@@ -100,7 +122,9 @@ class SampleStream:
             notes.append(augmentation.describe())
             return Sample(index, task.id, prompt, " ".join(notes), fitted.input_ids, fitted.labels,
                           fitted.n_dropped, tuple(skipped))
-        raise RuntimeError(
+        # TooLong is the task's own limit (test-time fine-tuning skips such a task); no known
+        # answer in 20 draws is a problem with the data.
+        raise (TooLong if skipped else RuntimeError)(
             f"sample {index}: {MAX_REDRAWS} draws in a row gave no usable task "
             f"(too long for max_seq_len={s.max_seq_len}: {', '.join(skipped) or 'none'}); "
             "raise max_seq_len or remove those tasks")

@@ -392,8 +392,10 @@ def _default_name(path: str | os.PathLike) -> str:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    path: str | os.PathLike
-    solutions: str | os.PathLike | None = None
+    """One dataset of a mix; also an entry of the training config's data.datasets (hence str: a Path works too)."""
+
+    path: str  # a challenges file, an inline-outputs file or a folder of task files
+    solutions: str | None = None
     weight: float = 1.0
     name: str | None = None  # None: from the file or folder name, e.g. "arc-agi_training"
 

@@ -16,8 +16,9 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from arc24.evaluation.scoring import ATTEMPT_KEYS, parse_attempt, score_submission
 from arc24.data.task import Grid, Task, grids_equal
+from arc24.evaluation.scoring import parse_attempt, score_submission
+from arc24.solving.submission import ATTEMPTS
 
 # The usual ARC palette, colour 0 to 9.
 PALETTE = (
@@ -80,7 +81,7 @@ def _draw(task: Task, path, runs: Sequence[tuple[str, Sequence | None]], title: 
     from matplotlib.figure import Figure
 
     show_truth = any(p.output is not None for p in task.test)
-    test_cols = 1 + show_truth + len(ATTEMPT_KEYS) * len(runs)
+    test_cols = 1 + show_truth + len(ATTEMPTS) * len(runs)
     n_cols = max(len(task.train), test_cols)
     n_rows = 2 + len(task.test)
     side = _largest_side(task)
@@ -112,7 +113,7 @@ def _draw(task: Task, path, runs: Sequence[tuple[str, Sequence | None]], title: 
             # A malformed submission entry is drawn as missing attempts, as scoring counts it wrong.
             ok = isinstance(entries, list) and i < len(entries) and isinstance(entries[i], dict)
             entry = entries[i] if ok else {}
-            for key in ATTEMPT_KEYS:
+            for key in ATTEMPTS:
                 label = f"{name} {key.replace('_', ' ')}".strip()
                 raw = entry.get(key)
                 grid = parse_attempt(raw)

@@ -19,7 +19,6 @@ output that is unknown is a ValueError.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,11 +27,12 @@ from typing import TextIO
 
 import numpy as np
 
-from arc24.data.tasks import DataError, Problem, _is_single_task, _read_solutions, grid_problem, load_tasks
 from arc24.data.task import Grid, Task, as_grid, grids_equal
+from arc24.data.tasks import DataError, Problem, _is_single_task, _read_solutions, grid_problem, load_tasks
+from arc24.solving.inference import Prediction
+from arc24.solving.submission import ATTEMPTS
 from arc24.solving.voting import rank_grids
 
-ATTEMPT_KEYS = ("attempt_1", "attempt_2")
 METRICS = ("accuracy", "correct_pixels", "correct_size", "pass_n", "vote_1", "vote_2", "unanswered")
 
 # What a reference may be: full tasks, or just the test output grids of each task
@@ -92,7 +92,7 @@ def _attempts_for(entries, i: int) -> list:
     """The raw attempts given for test input I of a task's submission entry (any shape tolerated)."""
     if not isinstance(entries, list) or i >= len(entries) or not isinstance(entries[i], dict):
         return []
-    return [entries[i].get(key) for key in ATTEMPT_KEYS]
+    return [entries[i].get(key) for key in ATTEMPTS]
 
 
 def solved_outputs(entries, truths: Sequence[Grid]) -> list[bool]:
@@ -248,19 +248,12 @@ def score_main(
 # ---------------------------------------------------------------- metrics over predictions
 
 
-def _logprob(record: Mapping) -> float:
-    value = record.get("logprob_mean")
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else -math.inf
+def vote_ranking(predictions: Iterable[Prediction]) -> list[Grid]:
+    """The distinct parsed grids of PREDICTIONS, best first, by the submission's own rule (voting.rank_grids).
 
-
-def vote_ranking(records: Iterable[Mapping]) -> list[Grid]:
-    """The distinct parsed grids of RECORDS, best first, by the submission's own rule (voting.rank_grids).
-
-    A record without a usable "logprob_mean" counts as -inf. Unparseable records (grid None or
-    invalid) take no part.
+    Unparseable predictions (grid None) take no part.
     """
-    parsed = ((parse_attempt(r.get("grid")), _logprob(r)) for r in records)
-    return [grid for grid, _, _ in rank_grids((g, lp) for g, lp in parsed if g is not None)]
+    return [grid for grid, _, _ in rank_grids((p.grid, p.logprob_mean) for p in predictions if p.grid is not None)]
 
 
 def _cell_share(grid: Grid | None, truth: Grid) -> float:
@@ -269,13 +262,13 @@ def _cell_share(grid: Grid | None, truth: Grid) -> float:
     return float(np.mean(grid == truth))
 
 
-def output_metrics(records: Sequence[Mapping], truth: Grid) -> dict:
+def output_metrics(predictions: Sequence[Prediction], truth: Grid) -> dict:
     """The metrics for one test output from all predictions made for it (see the module docstring)."""
-    n = len(records)
+    n = len(predictions)
     if n == 0:
         return {**{m: 0.0 for m in METRICS}, "unanswered": 1.0, "predictions": 0}
-    grids = [parse_attempt(r.get("grid")) for r in records]
-    ranking = vote_ranking(records)
+    grids = [p.grid for p in predictions]
+    ranking = vote_ranking(predictions)
     return {
         "accuracy": sum(grids_equal(g, truth) for g in grids) / n,
         "correct_pixels": sum(_cell_share(g, truth) for g in grids) / n,
@@ -292,20 +285,19 @@ def _mean(rows: list[dict]) -> dict:
     return {m: sum(r[m] for r in rows) / len(rows) if rows else 0.0 for m in METRICS}
 
 
-def prediction_metrics(records: Iterable[Mapping], tasks: Reference) -> dict:
-    """Metrics over prediction RECORDS for the reference TASKS.
+def prediction_metrics(predictions: Iterable[Prediction], tasks: Reference) -> dict:
+    """Metrics over PREDICTIONS (inference.Prediction, as read_predictions gives them) for the reference TASKS.
 
-    A record is {"task_id", "test_index", "grid": list of lists or None, optional "logprob_mean"}.
     Metrics are averaged per task over its test outputs, then over tasks, so a task with two
     test inputs weighs as much as one with a single input. Every reference test output counts:
     one without predictions scores 0 everywhere with unanswered 1, and is listed in
     "no_predictions" as [task_id, test_index]. Records for tasks outside the reference are
     ignored and their task ids listed in "extra".
     """
-    by_output: dict[tuple[str, int], list[Mapping]] = {}
+    by_output: dict[tuple[str, int], list[Prediction]] = {}
     extra: list[str] = []
-    for record in records:
-        task_id, index = record["task_id"], record["test_index"]
+    for record in predictions:
+        task_id, index = record.task_id, record.test_index
         if task_id not in tasks:
             if task_id not in extra:
                 extra.append(task_id)

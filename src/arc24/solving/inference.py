@@ -20,26 +20,28 @@ Requiring the newline keeps parsing strict: a line that starts with ``` but goes
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import logging
 import math
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from arc24.config import ConfigError
 from arc24.data.augment import Augmentation, inference_augmentations
 from arc24.data.formats import DEFAULT_FORMAT, FENCE, get_format
-from arc24.data.prompts import fit_task
+from arc24.data.prompts import DEFAULT_TEMPLATE, fit_task
 from arc24.data.task import MAX_SIDE, Grid, Task, as_grid, grid_to_list
+from arc24.files import write_atomic
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TEMPLATE = "output-from-examples-v1"
-DEFAULT_VIEWS = 96
 FENCE_STOP = "\n" + FENCE + "\n"  # a closing-fence line, complete with its newline
 ANSWER_MARGIN = 16  # extra tokens over a rendered 30x30 grid: end-of-turn token, tokenizer quirks
 
@@ -49,7 +51,7 @@ ANSWER_MARGIN = 16  # extra tokens over a rendered 30x30 grid: end-of-turn token
 
 @dataclass
 class Prediction:
-    """One model answer for one view of one test input."""
+    """One model answer for one view of one test input: a line of predictions.jsonl."""
 
     task_id: str
     test_index: int
@@ -59,18 +61,12 @@ class Prediction:
     reason: str | None  # why grid is None; None when it is set
     logprob_mean: float  # mean log-probability of the generated tokens (<= 0)
     n_tokens: int
+    weights: str = ""  # which weights answered: ttft | fine-tuned | base (see task_solver.py)
 
     def to_json(self) -> dict:
-        return {
-            "task_id": self.task_id,
-            "test_index": self.test_index,
-            "augmentation": self.augmentation,
-            "grid": None if self.grid is None else grid_to_list(self.grid),
-            "text": self.text,
-            "reason": self.reason,
-            "logprob_mean": self.logprob_mean,
-            "n_tokens": self.n_tokens,
-        }
+        d = dataclasses.asdict(self)
+        d["grid"] = None if self.grid is None else grid_to_list(self.grid)
+        return d
 
     @classmethod
     def from_json(cls, d: dict) -> Prediction:
@@ -84,19 +80,36 @@ class Prediction:
             reason=d.get("reason"),
             logprob_mean=float(d["logprob_mean"]),
             n_tokens=int(d["n_tokens"]),
+            weights=d.get("weights", ""),
         )
 
 
-def save_predictions(predictions: list[Prediction], path: str | os.PathLike) -> None:
-    """One JSON object per line, so a partial file is still readable line by line."""
-    with open(path, "w", encoding="utf-8") as f:
-        for p in predictions:
-            f.write(json.dumps(p.to_json()) + "\n")
+def write_predictions(path: str | os.PathLike, predictions: Iterable[Prediction], append: bool = False) -> None:
+    """The one writer of predictions.jsonl: one JSON object per line, so a cut-off file is still
+    readable line by line. append=False replaces the file atomically."""
+    lines = "".join(json.dumps(p.to_json()) + "\n" for p in predictions)
+    if append:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(lines)
+    else:
+        write_atomic(path, lambda tmp: tmp.write_text(lines, encoding="utf-8"))
 
 
-def load_predictions(path: str | os.PathLike) -> list[Prediction]:
-    with open(path, encoding="utf-8") as f:
-        return [Prediction.from_json(json.loads(line)) for line in f if line.strip()]
+def read_predictions(path: str | os.PathLike) -> list[Prediction]:
+    """The one reader of predictions.jsonl; a bad line is a ConfigError naming the file and line."""
+    predictions = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    predictions.append(Prediction.from_json(json.loads(line)))
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise ConfigError(f"{path}: line {number} is not a prediction ({type(exc).__name__}: {exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read predictions: {exc.strerror or exc}") from None
+    return predictions
 
 
 # ---------------------------------------------------------------- requests
@@ -519,7 +532,7 @@ def choose_backend(
     model_path: str | os.PathLike | None = None,
     *,
     lora_path: str | os.PathLike | None = None,
-    dtype: str = "auto",
+    precision: str = "auto",
     batch_size: int = 8,
     tensor_parallel_size: int = 1,
     max_model_len: int = 8192,
@@ -534,7 +547,7 @@ def choose_backend(
                            gpu_memory_utilization=gpu_memory_utilization, lora_path=lora_path)
     from arc24.models import load_model, load_tokenizer
 
-    model = load_model(model_path, dtype=dtype)
+    model = load_model(model_path, precision=precision)
     if lora_path is not None:
         from peft import PeftModel
 

@@ -18,58 +18,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-from arc24.config import ConfigError
-from arc24.solving.ttft import TTFTSettings
-
-
-@dataclass
-class SolveConfig:
-    challenges: str
-    out_dir: str = "."
-    solutions: str | None = None  # validation runs: score at the end
-    model: str = "embedded"
-    adapter: str | None = None  # the trained LoRA adapter (continued per task)
-    task_ids: list[str] = field(default_factory=list)
-    ttft: TTFTSettings = field(default_factory=TTFTSettings)
-    n_views: int = 96  # 8 dihedral transforms x 12 colour/order variants
-    backend: str = "auto"  # auto: vLLM when installed with a GPU, else transformers
-    batch_size: int = 16
-    max_new_tokens: int = 0  # 0: enough for a 30x30 grid
-    deadline_hours: float = 12.0
-    safety_margin_minutes: float = 45.0
-    allow_base_model: bool = False  # predictions from weights without any fine-tuning need this
-    verify_manifest: bool = False  # check the model folder against its packaging manifest first
-    seed: int = 0
-    workers: int = 0  # 0: one per GPU (1 on CPU)
-    in_process: bool = False  # debugging: solve in this process; a hung task then hangs the run
-    task_timeout_minutes: float = 0.0  # 0: 3x a task's planned share of the run; then it is abandoned
-    vllm_gpu_memory_utilization: float = 0.45  # the engine shares the GPU with test-time fine-tuning
-    scratch_dir: str = ""  # test-time fine-tuned adapters for vLLM; empty: OUT_DIR/scratch
-    resume: bool = False  # keep the tasks an interrupted run in OUT_DIR finished (same settings only)
-
-
-@dataclass
-class Health:
-    task_id: str
-    ttft_status: str  # ok | skipped | failed | abandoned | died | not started
-    ttft_reason: str
-    ttft_steps: int
-    first_loss: float | None
-    last_loss: float | None
-    ttft_seconds: float
-    weights: str  # ttft | fine-tuned | base | none
-    n_views: int
-    valid: int
-    unparseable: int
-    too_long: int
-    vote_margin: int
-    placeholders: int
-    seconds: float
-    notes: str = ""
-    ttft_losses: list[float] = field(default_factory=list)  # per step, for loss-curve plots
+from arc24.files import write_json_atomic
+from arc24.solving.config import Prompt, SolveConfig, resolve_prompt
+from arc24.solving.records import ERRORS_LOG, WEIGHTS, RunRecords, failed_outcome
 
 
 class Schedule:
@@ -85,87 +39,6 @@ class Schedule:
         planned = (self.deadline - self.start) / max(self.n_tasks, 1)
         left = max(self.deadline - time.monotonic(), 0.0) / max(self.n_tasks - done, 1)
         return min(1.0, left / planned) if planned > 0 else 0.0
-
-
-class RunRecords:
-    """The run's files, brought up to date after every task: a crash leaves them valid."""
-
-    def __init__(self, tasks: dict, out: Path, settings: dict, resume: bool = False):
-        from arc24.solving.submission import build_submission, write_json_atomic, write_submission
-        from arc24.data.task import grid_to_list
-
-        self.tasks, self.out = tasks, out
-        self.votes: dict = {}
-        self.health: dict[str, Health] = {}
-        self.predictions_path = out / "predictions.jsonl"
-        self.submission_path = out / "submission.json"
-        settings_path = out / "solve_settings.json"
-        # The tasks of this run, in the Kaggle layout, so that a subset run validates and scores
-        # against exactly what it was asked to solve.
-        write_json_atomic({t: task.to_json(with_test_outputs=False) for t, task in tasks.items()},
-                          out / "challenges.json")
-        if all(p.output is not None for task in tasks.values() for p in task.test):
-            write_json_atomic({t: [grid_to_list(p.output) for p in task.test] for t, task in tasks.items()},
-                              out / "solutions.json")
-        if resume and settings_path.exists() and (out / "health.json").exists():
-            self._resume(settings, json.loads(settings_path.read_text()))
-            return
-        write_json_atomic(settings, settings_path)
-        self.predictions_path.write_text("")
-        write_submission(build_submission(tasks, {})[0], self.submission_path)  # valid from the very start
-
-    def _resume(self, settings: dict, before: dict) -> None:
-        """Keep the tasks an interrupted run finished (those with a health row) and their predictions."""
-        from arc24.solving.inference import Prediction
-        from arc24.solving.submission import build_submission, write_atomic, write_submission
-        from arc24.solving.voting import vote_all
-
-        if before != settings:
-            key = next(k for k in sorted(set(before) | set(settings)) if before.get(k) != settings.get(k))
-            raise ConfigError(f"{self.out}: an earlier run there used other settings ({key}: {before.get(key)!r} "
-                              f"there, {settings.get(key)!r} now); use another output folder, or resume: false")
-        for row in json.loads((self.out / "health.json").read_text()):
-            if row["task_id"] in self.tasks and row["ttft_status"] != "not started":
-                self.health[row["task_id"]] = Health(**row)
-        # A task cut off between its predictions and its health row is solved again: drop its lines.
-        kept = [line for line in self.predictions_path.read_text().splitlines()
-                if line.strip() and json.loads(line)["task_id"] in self.health]
-        write_atomic(self.predictions_path, lambda tmp: tmp.write_text("".join(line + "\n" for line in kept)))
-        self.votes = vote_all(Prediction.from_json(json.loads(line)) for line in kept)
-        write_submission(build_submission(self.tasks, self.votes)[0], self.submission_path)
-        self._write_health()
-
-    def add(self, job, outcome) -> Health:
-        from arc24.solving.submission import build_submission, write_submission
-        from arc24.solving.voting import vote
-
-        task_id, result, preds = outcome.task_id, outcome.ttft, outcome.predictions
-        with self.predictions_path.open("a") as handle:
-            for p in preds:
-                handle.write(json.dumps({**p.to_json(), "weights": outcome.weights}) + "\n")
-        margins = []
-        for i in range(len(self.tasks[task_id].test)):
-            voted = vote([p for p in preds if p.test_index == i])
-            self.votes[(task_id, i)] = voted
-            margins.append(voted.margin)
-        submission, placeholders = build_submission(self.tasks, self.votes)
-        write_submission(submission, self.submission_path)
-        health = Health(
-            task_id, result.status, result.reason, result.steps, result.first_loss, result.last_loss,
-            round(result.seconds, 2), outcome.weights, outcome.n_views, sum(p.grid is not None for p in preds),
-            sum(p.grid is None for p in preds), len(outcome.too_long), min(margins) if margins else 0,
-            sum(1 for t, _ in placeholders if t == task_id), round(time.monotonic() - job.started, 2),
-            job.notes, [round(x, 5) for x in result.losses])
-        self.health[task_id] = health
-        self._write_health()
-        return health
-
-    def _write_health(self) -> None:
-        from arc24.solving.submission import write_json_atomic
-
-        # In the order of the tasks, whichever worker finished first.
-        rows = [asdict(self.health[t]) for t in self.tasks if t in self.health]
-        write_json_atomic(rows, self.out / "health.json")
 
 
 # Settings that change what a run predicts; a resumed run must have the same ones. Workers, time
@@ -189,12 +62,12 @@ def task_timeout_seconds(config: SolveConfig, schedule: Schedule, n_workers: int
     return 3 * n_workers * (schedule.deadline - schedule.start) / max(schedule.n_tasks, 1)
 
 
-def _make_runner(config: SolveConfig, scratch: Path, backend_name: str, devices: list):
+def _make_runner(config: SolveConfig, prompt: Prompt, scratch: Path, backend_name: str, devices: list, out: Path):
     from arc24.solving.workers import InProcessRunner, WorkerPool
 
     if config.in_process:
-        return InProcessRunner(config, scratch, backend_name)
-    return WorkerPool(config, scratch, backend_name, devices)
+        return InProcessRunner(config, prompt, scratch, backend_name)
+    return WorkerPool(config, prompt, scratch, backend_name, devices, errors_log=out / ERRORS_LOG)
 
 
 def solve(config: SolveConfig, progress: bool = True) -> dict:
@@ -202,8 +75,10 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
 
     from arc24.data.tasks import load_tasks, select_tasks
     from arc24.solving.inference import resolve_backend_name
-    from arc24.solving.workers import Job, failed_outcome, worker_devices
+    from arc24.solving.workers import Job, worker_devices
 
+    config.check()
+    prompt = resolve_prompt(config)
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tasks = load_tasks(config.challenges, config.solutions)
@@ -216,10 +91,11 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
         if config.adapter:
             require_manifest(config.adapter)
     backend_name = resolve_backend_name(config.backend)
-    if not config.adapter and not config.ttft.new_lora_rank:
-        config.ttft.new_lora_rank = 16  # no trained adapter: test-time fine-tune a new LoRA
     scratch = Path(config.scratch_dir or out / "scratch")
-    records = RunRecords(tasks, out, resume_settings(config), config.resume)
+    records = RunRecords(tasks, out, {**resume_settings(config), "prompt": asdict(prompt)}, config.resume,
+                         prompt=prompt.describe())
+    print(f"[arc24 solve] prompt: {prompt.describe()}; test-time fine-tuning: "
+          + ("the trained adapter" if config.ttft.lora == "continue" else f"a new LoRA of rank {config.ttft.lora_rank}"))
     if records.health:
         print(f"[arc24 solve] resuming in {out}: {len(records.health)} of {len(tasks)} tasks done before")
     queue = [task for task_id, task in tasks.items() if task_id not in records.health]
@@ -244,7 +120,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
         bar.update(1)
         bar.set_postfix(task=health.task_id, weights=health.weights)
 
-    runner = _make_runner(config, scratch, backend_name, devices)
+    runner = _make_runner(config, prompt, scratch, backend_name, devices, out)
     try:
         runner.run(next_job, on_done)
     finally:
@@ -258,26 +134,12 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
                "challenges": str(out / "challenges.json"),
                "solutions": str(out / "solutions.json") if (out / "solutions.json").exists() else None,
                "predictions": str(records.predictions_path), "backend": backend_name,
-               "weights": {w: sum(h.weights == w for h in health) for w in ("ttft", "fine-tuned", "base", "none")},
+               "weights": {w: sum(h.weights == w for h in health) for w in WEIGHTS},
+               "prompt": asdict(prompt), "ttft_lora": config.ttft.lora,
                "ttft_failed": [h.task_id for h in health if h.ttft_status == "failed"],
                "abandoned": [h.task_id for h in health if h.ttft_status in ("abandoned", "died")],
                "not_started": [h.task_id for h in health if h.ttft_status == "not started"],
-               "placeholders": sum(h.placeholders for h in health)}
-    from arc24.solving.submission import write_json_atomic
-
+               "placeholders": sum(h.placeholders for h in health),
+               "errors": str(records.errors_path) if records.errors_path.exists() else None}
     write_json_atomic(summary, out / "summary.json")
     return summary
-
-
-def health_table(path: str | Path) -> str:
-    """The health report as a Markdown table (the notebook prints it at the end)."""
-    rows = json.loads(Path(path).read_text())
-    cols = ["task_id", "ttft_status", "ttft_steps", "first_loss", "last_loss", "weights", "valid", "unparseable",
-            "too_long", "vote_margin", "placeholders", "seconds", "ttft_reason", "notes"]
-
-    def cell(v):
-        return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
-
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(cell(r[c]) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)

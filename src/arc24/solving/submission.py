@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import TextIO
 
-from arc24.data.tasks import grid_problem
 from arc24.data.task import Task, grid_to_list
+from arc24.data.tasks import grid_problem
+from arc24.files import json_problem, write_json_atomic
 
 ATTEMPTS = ("attempt_1", "attempt_2")
 COMBINE_MODES = ("first-attempts", "fill")
@@ -56,33 +55,6 @@ def build_submission(tasks: Mapping[str, Task], votes: Mapping) -> tuple[dict, l
     return submission, placeholders
 
 
-def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
-    """Have WRITE(tmp) write the file, then rename it to PATH: PATH holds the old file or the new one, never half.
-
-    The temporary file is in the same folder (a rename is atomic only within one file system)
-    and is fsynced before the rename, so a crash cannot leave an empty file under the name.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a submission is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
-def write_json_atomic(obj, path: str | os.PathLike) -> None:
-    """JSON through write_atomic."""
-    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(obj), encoding="utf-8"))
-
-
 def write_submission(submission: dict, path: str | os.PathLike) -> None:
     write_json_atomic(submission, path)
 
@@ -90,29 +62,14 @@ def write_submission(submission: dict, path: str | os.PathLike) -> None:
 # ---------------------------------------------------------------- validating
 
 
-def _load_json(path: str | os.PathLike, what: str) -> tuple[object, str | None]:
-    """(the parsed JSON, None) or (None, a problem naming the file)."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as exc:
-        return None, f"{what} {path}: cannot read: {exc.strerror or exc}"
-    try:
-        return json.loads(data.decode("utf-8")), None
-    except UnicodeDecodeError as exc:
-        return None, f"{what} {path}: not UTF-8 text (byte {exc.start})"
-    except json.JSONDecodeError as exc:
-        return None, f"{what} {path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-
-
 def validate_submission(submission_path: str | os.PathLike, challenges_path: str | os.PathLike) -> list[str]:
     """Every problem that would make Kaggle reject the submission; an empty list when it is valid."""
-    challenges, problem = _load_json(challenges_path, "challenges")
+    challenges, problem = json_problem(challenges_path, "challenges")
     if problem:
         return [problem]
     if not isinstance(challenges, dict):
         return [f"challenges {challenges_path}: not a JSON object of tasks"]
-    submission, problem = _load_json(submission_path, "submission")
+    submission, problem = json_problem(submission_path, "submission")
     if problem:
         return [problem]
     if not isinstance(submission, dict):
@@ -222,7 +179,7 @@ def combine_main(a_path, b_path, out_path, mode: str = "first-attempts", out: Te
     out = out or sys.stdout
     loaded = []
     for path in (a_path, b_path):
-        data, problem = _load_json(path, "submission")
+        data, problem = json_problem(path, "submission")
         if problem is None and not isinstance(data, dict):
             problem = f"submission {path}: not a JSON object mapping task ids to lists"
         if problem:

@@ -21,22 +21,12 @@ from __future__ import annotations
 
 import shutil
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from arc24.solving.inference import Prediction
+from arc24.config import ConfigError
 from arc24.data.task import Task
-from arc24.solving.ttft import TTFTResult
-
-
-@dataclass
-class TaskOutcome:
-    task_id: str
-    ttft: TTFTResult
-    weights: str  # ttft | fine-tuned | base | none
-    predictions: list[Prediction] = field(default_factory=list)
-    too_long: list = field(default_factory=list)  # (task_id, test_index, prompt length)
-    n_views: int = 0
+from arc24.solving.config import Prompt, SolveConfig
+from arc24.solving.records import TaskOutcome, TTFTResult
 
 
 def task_seed(seed: int, task_id: str) -> int:
@@ -47,29 +37,32 @@ def task_seed(seed: int, task_id: str) -> int:
 class TaskSolver:
     """Holds the model; `solve_task` fine-tunes it on a task, predicts, and restores it."""
 
-    def __init__(self, config, scratch: str | Path, backend_name: str = "transformers"):
+    def __init__(self, config: SolveConfig, prompt: Prompt, scratch: str | Path, backend_name: str = "transformers"):
         import torch
 
-        from arc24.solving.inference import TransformersBackend, max_answer_tokens
+        from arc24.data.contract import tokenizer_fingerprint
         from arc24.models import load_model, load_tokenizer
+        from arc24.solving.inference import TransformersBackend, max_answer_tokens
         from arc24.solving.ttft import TaskFineTuner
 
-        self.config = config
+        self.config, self.prompt = config, prompt
         self.scratch = Path(scratch)
         self.backend_name = backend_name
-        settings = config.ttft
-        cuda = torch.cuda.is_available()
-        dtype = "bfloat16" if cuda and torch.cuda.is_bf16_supported() else "float32"
-        model = load_model(config.model, dtype=dtype)  # on the GPU when there is one
+        self.tokenizer = load_tokenizer(config.model, padding_side="left")
+        if prompt.tokenizer and tokenizer_fingerprint(self.tokenizer) != prompt.tokenizer:
+            raise ConfigError(f"the tokenizer of {config.model} is not the one the model was trained with "
+                             f"({prompt.source} records another vocabulary); use the model it was trained on")
+        # bf16 on a GPU that has it; otherwise fp32, as fine-tuning in fp16 would need a gradient scaler.
+        bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        model = load_model(config.model, precision="bf16" if bf16 else "fp32")  # on the GPU when there is one
         self.fallback = "base"
         if config.adapter:
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, config.adapter, is_trainable=True)
             self.fallback = "fine-tuned"
-        self.tokenizer = load_tokenizer(config.model, padding_side="left")
         self.engine_model = config.model  # the weights an inference engine serves the LoRAs on
-        if backend_name == "vllm" and config.adapter and settings.new_lora_rank:
+        if backend_name == "vllm" and config.adapter and config.ttft.lora == "new":
             # A new LoRA goes on the merged fine-tuned weights (TaskFineTuner would merge them
             # itself); the engine must load those merged weights from a folder.
             model = model.merge_and_unload()
@@ -77,9 +70,9 @@ class TaskSolver:
             model.save_pretrained(self.engine_model)
             self.tokenizer.save_pretrained(self.engine_model)
         torch.manual_seed(config.seed)  # a new LoRA's initial weights: the same in every worker
-        self.tuner = TaskFineTuner(model, self.tokenizer, settings)
-        self.max_new = config.max_new_tokens or max_answer_tokens(self.tokenizer, settings.grid_format)
-        self.max_prompt = settings.max_seq_len - self.max_new
+        self.tuner = TaskFineTuner(model, self.tokenizer, config.ttft, prompt, seed=config.seed)
+        self.max_new = config.max_new_tokens or max_answer_tokens(self.tokenizer, prompt.grid_format)
+        self.max_prompt = prompt.max_seq_len - self.max_new
         if backend_name == "vllm":
             self.backend = self._vllm_backend()
         else:
@@ -89,15 +82,10 @@ class TaskSolver:
         from arc24.solving.inference import VLLMBackend
 
         c = self.config
-        self._fallback_lora = c.adapter if c.adapter and not c.ttft.new_lora_rank else None
-        return VLLMBackend(self.engine_model, max_model_len=c.ttft.max_seq_len,
+        self._fallback_lora = c.adapter if c.ttft.lora == "continue" else None
+        return VLLMBackend(self.engine_model, max_model_len=self.prompt.max_seq_len,
                            gpu_memory_utilization=c.vllm_gpu_memory_utilization, enable_lora=True,
-                           max_lora_rank=self._served_rank(), seed=c.seed)
-
-    def _served_rank(self) -> int:
-        """The rank of the adapter the engine serves: the one being fine-tuned (new or trained)."""
-        model = self.tuner.model
-        return int(model.peft_config[model.active_adapter].r)
+                           max_lora_rank=self.tuner.rank, seed=c.seed)
 
     def solve_task(self, task: Task, steps: int, n_views: int, on_ttft_done=None) -> TaskOutcome:
         """Fine-tune on TASK for STEPS steps, predict N_VIEWS views of each test input, restore.
@@ -120,11 +108,13 @@ class TaskSolver:
             if weights == "none":
                 return outcome
             requests, outcome.too_long = build_requests(
-                self.tokenizer, {task.id: task}, n_views, c.seed, c.ttft.template, c.ttft.grid_format,
+                self.tokenizer, {task.id: task}, n_views, c.seed, self.prompt.template, self.prompt.grid_format,
                 max_prompt_len=self.max_prompt)
             with self._adapter_served(task.id, weights):
-                outcome.predictions = predict(self.backend, requests, self.tokenizer, c.ttft.grid_format,
+                outcome.predictions = predict(self.backend, requests, self.tokenizer, self.prompt.grid_format,
                                               self.max_new, progress=False)
+            for p in outcome.predictions:
+                p.weights = weights
             return outcome
         finally:
             self.tuner.reset()

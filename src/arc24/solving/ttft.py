@@ -14,45 +14,28 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
 
 import torch
 
-from arc24.data.tasks import DatasetMix
-from arc24.training.loss import IGNORE_INDEX
-from arc24.training.memory import MemoryLimit, MemorySettings, OutOfMemory, oom_guard
-from arc24.data.stream import SampleStream, StreamSettings
+from arc24.data.prompts import IGNORE_INDEX
+from arc24.data.stream import SampleStream, StreamSettings, TooLong
 from arc24.data.task import Pair, Task
-from arc24.training.trainer import LossModel, collate
+from arc24.data.tasks import DatasetMix
+from arc24.models import LORA_TARGET_MODULES
+from arc24.solving.config import Prompt, TTFTSettings
+from arc24.solving.records import TTFTResult
+from arc24.training.batching import LossModel, collate
+from arc24.training.memory import MemoryLimit, MemorySettings, OutOfMemory, oom_guard
 
 
-@dataclass
-class TTFTSettings:
-    steps: int = 300
-    learning_rate: float = 8e-5
-    lr_scheduler: str = "linear"
-    warmup_steps: int = 0
-    batch_size: int = 1
-    new_lora_rank: int = 0  # 0: continue training the loaded adapter; r > 0: a new LoRA of rank r
-    max_seq_len: int = 8192
-    grid_format: str = "numbered-fence"
-    template: str = "output-from-examples-v1"
-    loss: str = "auto"
-    seed: int = 0
-    max_seconds: float = 0.0  # 0: no limit; otherwise stop fine-tuning a task after this long
-    memory_limit_gb: float = 0.0  # 0: none; a cap to make out-of-memory happen for real in tests
+class NonFiniteLoss(FloatingPointError):
+    """The loss became NaN or infinite: this task's fine-tuning cannot go on."""
 
 
-@dataclass
-class TTFTResult:
-    task_id: str
-    status: str  # "ok", "skipped" or "failed"
-    reason: str = ""
-    steps: int = 0
-    first_loss: float | None = None
-    last_loss: float | None = None
-    seconds: float = 0.0
-    losses: list[float] = field(default_factory=list)
+# The failures that belong to a task (its size, its data), not to our code: the task falls back
+# to the weights before its fine-tuning, and the report says why. Anything else is a bug and is
+# raised with its traceback.
+TASK_FAILURES = (OutOfMemory, TooLong, NonFiniteLoss)
 
 
 def hide_test_outputs(task: Task) -> Task:
@@ -62,22 +45,22 @@ def hide_test_outputs(task: Task) -> Task:
 class TaskFineTuner:
     """Fine-tunes a PEFT model on one task at a time, restoring the starting adapter in between."""
 
-    def __init__(self, model, tokenizer, settings: TTFTSettings, device=None):
+    def __init__(self, model, tokenizer, settings: TTFTSettings, prompt: Prompt, seed: int = 0, device=None):
         from peft import LoraConfig, PeftModel, get_peft_model
 
-        self.settings = settings
+        self.settings, self.prompt, self.seed = settings, prompt, seed
         self.tokenizer = tokenizer
         self.device = device or next(model.parameters()).device
-        if settings.new_lora_rank:
+        if settings.lora == "new":
             if isinstance(model, PeftModel):  # a new LoRA goes on the merged fine-tuned weights
                 model = model.merge_and_unload()
-            lora = LoraConfig(r=settings.new_lora_rank, lora_alpha=settings.new_lora_rank,
-                              target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-                                              "down_proj"], task_type="CAUSAL_LM")
+            lora = LoraConfig(r=settings.lora_rank, lora_alpha=settings.lora_alpha or settings.lora_rank,
+                              target_modules=list(LORA_TARGET_MODULES), task_type="CAUSAL_LM")
             model = get_peft_model(model, lora)
         elif not isinstance(model, PeftModel):
-            raise ValueError("test-time fine-tuning continues a LoRA adapter: load one, or set new_lora_rank")
+            raise ValueError("ttft.lora=continue needs a LoRA adapter to continue: load one, or use ttft.lora=new")
         self.model = model
+        self.rank = int(model.peft_config[model.active_adapter].r)  # of the LoRA being fine-tuned
         self.params = [p for p in model.parameters() if p.requires_grad]
         self._start = [p.detach().clone() for p in self.params]
 
@@ -99,13 +82,15 @@ class TaskFineTuner:
         if steps <= 0:
             return TTFTResult(task.id, "skipped", "0 steps requested")
         mix = DatasetMix.from_tasks([("task", {task.id: hide_test_outputs(task)}, 1.0)])
-        stream = SampleStream(StreamSettings(seed=s.seed, prompt_tasks={s.template: 1.0}, grid_format=s.grid_format,
-                                             max_seq_len=s.max_seq_len, swap_target=True), mix, self.tokenizer)
+        # Only output-from-examples samples, with train pairs only: the target swap holds one out.
+        sampling = StreamSettings(prompt_tasks={self.prompt.template: 1.0}, grid_format=self.prompt.grid_format,
+                                  max_seq_len=self.prompt.max_seq_len, swap_target=True)
+        stream = SampleStream(sampling, mix, self.tokenizer, self.seed)
         optimizer = torch.optim.AdamW(self.params, lr=s.learning_rate)
         scheduler = get_scheduler(s.lr_scheduler, optimizer, num_warmup_steps=s.warmup_steps,
                                   num_training_steps=steps)
         runner = LossModel(self.model, s.loss, 1024)
-        memory = MemorySettings(s.max_seq_len, s.batch_size, 1, s.new_lora_rank or None, "fp32", False)
+        memory = MemorySettings(self.prompt.max_seq_len, s.batch_size, 1, self.rank, "fp32", False)
         limit = MemoryLimit(int(s.memory_limit_gb * 2**30), str(self.device)) if s.memory_limit_gb else None
         result = TTFTResult(task.id, "ok")
         self.model.train()
@@ -127,7 +112,7 @@ class TaskFineTuner:
                     optimizer.zero_grad(set_to_none=True)
                     value = float(loss.detach())
                     if not math.isfinite(value):
-                        raise FloatingPointError(f"loss became {value} at step {step + 1}")
+                        raise NonFiniteLoss(f"loss became {value} at step {step + 1}")
                     result.losses.append(value)
                     result.steps = step + 1
                     if limit:
@@ -135,8 +120,7 @@ class TaskFineTuner:
                     if s.max_seconds and time.perf_counter() - began > s.max_seconds:
                         result.reason = f"time budget of {s.max_seconds:.0f} s reached after {step + 1} steps"
                         break
-        except (OutOfMemory, RuntimeError, FloatingPointError) as exc:
-            # The task's own failure: the caller falls back to the weights before this task.
+        except TASK_FAILURES as exc:
             result.status = "failed"
             result.reason = str(exc).splitlines()[0][:500]
             self.reset()

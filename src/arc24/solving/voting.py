@@ -13,8 +13,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from arc24.solving.inference import Prediction
 from arc24.data.task import Grid
+from arc24.solving.inference import Prediction
 
 
 @dataclass(frozen=True)

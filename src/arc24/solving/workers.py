@@ -22,13 +22,14 @@ import multiprocessing as mp
 import os
 import signal
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 
+from arc24.config import ConfigError
 from arc24.data.task import Task
-from arc24.solving.task_solver import TaskOutcome, TaskSolver
-from arc24.solving.ttft import TTFTResult
+from arc24.solving.records import TaskOutcome, failed_outcome
 
 STARTUP_TIMEOUT = 30 * 60  # loading a model and starting an inference engine takes minutes at most
 
@@ -47,29 +48,32 @@ NextJob = Callable[[], "Job | None"]
 OnDone = Callable[[Job, TaskOutcome], None]
 
 
-def failed_outcome(task_id: str, status: str, reason: str) -> TaskOutcome:
-    """A task that produced nothing: it gets placeholder attempts, and the report says why."""
-    return TaskOutcome(task_id, TTFTResult(task_id, status, reason), weights="none")
-
-
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:400]}" if text else type(exc).__name__
 
 
+def crashed_outcome(task_id: str, exc: BaseException) -> TaskOutcome:
+    """A task whose solving raised what no task should (a bug of ours): one line in the report,
+    the traceback for errors.log, and the run goes on with the next task."""
+    return failed_outcome(task_id, "failed", f"{one_line(exc)} (traceback in errors.log)", traceback.format_exc())
+
+
 class InProcessRunner:
     """Solves tasks in this process (no isolation: a hung task hangs the run)."""
 
-    def __init__(self, config, scratch, backend_name: str):
-        self.solver = TaskSolver(config, scratch, backend_name)
+    def __init__(self, config, prompt, scratch, backend_name: str):
+        from arc24.solving.task_solver import TaskSolver
+
+        self.solver = TaskSolver(config, prompt, scratch, backend_name)
 
     def run(self, next_job: NextJob, on_done: OnDone) -> None:
         while (job := next_job()) is not None:
             job.started = time.monotonic()
             try:
                 outcome = self.solver.solve_task(job.task, job.steps, job.n_views)
-            except Exception as exc:  # the task's failure, not the run's: report it and go on
-                outcome = failed_outcome(job.task.id, "failed", one_line(exc))
+            except Exception as exc:  # noqa: BLE001 - reported with its traceback; the run goes on
+                outcome = crashed_outcome(job.task.id, exc)
             on_done(job, outcome)
 
     def close(self) -> None:
@@ -88,7 +92,7 @@ def _exit_with(parent_pid: int) -> None:
             os._exit(1)
 
 
-def _worker_main(conn, config, scratch, backend_name: str, threads: int, parent_pid: int) -> None:
+def _worker_main(conn, config, prompt, scratch, backend_name: str, threads: int, parent_pid: int) -> None:
     """A worker process: load the solver once, then solve the tasks it is sent until told to stop."""
     import threading
 
@@ -97,11 +101,14 @@ def _worker_main(conn, config, scratch, backend_name: str, threads: int, parent_
     try:
         import torch
 
+        from arc24.solving.task_solver import TaskSolver
+
         if threads:
             torch.set_num_threads(threads)
-        solver = TaskSolver(config, scratch, backend_name)
+        solver = TaskSolver(config, prompt, scratch, backend_name)
     except BaseException as exc:  # noqa: BLE001 - whatever stops loading is reported to the supervisor
-        conn.send(("fatal", one_line(exc)))
+        conn.send(("fatal", str(exc) if isinstance(exc, ConfigError) else one_line(exc),
+                   isinstance(exc, ConfigError), traceback.format_exc()))
         return
     conn.send(("ready",))
     while True:
@@ -114,9 +121,9 @@ def _worker_main(conn, config, scratch, backend_name: str, threads: int, parent_
         _, task, steps, n_views = message
         try:
             outcome = solver.solve_task(task, steps, n_views, on_ttft_done=lambda r: conn.send(("ttft_done",)))
-            conn.send(("outcome", outcome))
-        except Exception as exc:
-            conn.send(("error", one_line(exc)))
+        except Exception as exc:  # noqa: BLE001 - reported with its traceback; the worker goes on
+            outcome = crashed_outcome(task.id, exc)
+        conn.send(("outcome", outcome))
 
 
 class _Worker:
@@ -179,8 +186,10 @@ def worker_devices(requested: int) -> list[str | None]:
 class WorkerPool:
     """Worker processes solving tasks from one queue, each task under a deadline."""
 
-    def __init__(self, config, scratch, backend_name: str, devices: list[str | None], log=print):
-        self.args = (config, scratch, backend_name)
+    def __init__(self, config, prompt, scratch, backend_name: str, devices: list[str | None], log=print,
+                  errors_log=None):
+        self.args = (config, prompt, scratch, backend_name)
+        self.errors_log = errors_log  # where a worker's traceback goes when it cannot load the model
         cpu_workers = sum(d is None for d in devices)
         # CPU workers share the cores; oversubscribed threads make generation many times slower.
         self.threads = max(1, (os.cpu_count() or 1) // cpu_workers) if cpu_workers else 0
@@ -217,13 +226,19 @@ class WorkerPool:
         if kind == "ready":
             w.ready = True
         elif kind == "fatal":
-            raise RuntimeError(f"worker {w.index} could not load the model: {message[1]}")
+            _, text, is_setting, trace = message
+            if is_setting:  # the user's to fix: the message says how
+                raise ConfigError(text)
+            if self.errors_log is not None:
+                with open(self.errors_log, "a", encoding="utf-8") as f:
+                    f.write(f"=== worker {w.index} loading the model\n{trace.rstrip()}\n\n")
+            where = f"; traceback in {self.errors_log}" if self.errors_log is not None else ""
+            raise RuntimeError(f"worker {w.index} could not load the model: {text}{where}")
         elif kind == "ttft_done":
             w.phase = "predicting"
-        elif kind in ("outcome", "error"):
+        elif kind == "outcome":
             job, w.job = w.job, None
-            outcome = message[1] if kind == "outcome" else failed_outcome(job.task.id, "failed", message[1])
-            on_done(job, outcome)
+            on_done(job, message[1])
 
     def _check_time(self, on_done: OnDone) -> None:
         now = time.monotonic()

@@ -14,13 +14,14 @@ import csv
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from arc24.config import ConfigError
-from arc24.solving.submission import write_atomic
-from arc24.sweeps.sweep import METRIC_COLUMNS, format_value, read_metrics_quiet
-
+from arc24.evaluation.scoring import METRICS
+from arc24.files import write_atomic
+from arc24.solving.records import Health, read_health
+from arc24.sweeps.sweep import format_value, read_metrics_quiet
 
 # ---------------------------------------------------------------- the table
 
@@ -33,7 +34,7 @@ def finished_runs(out: str | os.PathLike) -> list[dict]:
 
 def swept_columns(runs: Sequence[dict], grid_order: Sequence[str] = ()) -> list[str]:
     """The parameters that differ between RUNS: the grid's first, in its order, then the others."""
-    names = sorted({k for r in runs for k in r["parameters"]} - {"output_dir"})
+    names = sorted({k for r in runs for k in r["parameters"]} - {"out_dir"})
     varying = [k for k in names if len({json.dumps(r["parameters"].get(k)) for r in runs}) > 1]
     return [k for k in grid_order if k in varying] + [k for k in varying if k not in grid_order]
 
@@ -53,7 +54,7 @@ def table_rows(runs: Sequence[dict], columns: Sequence[str]) -> list[dict]:
     rows = []
     for r in sort_runs(runs):
         rows.append({"run": r["run"], **{c: r["parameters"].get(c) for c in columns},
-                     **{m: r["metrics"][m] for m in METRIC_COLUMNS}, "score": r["score"], "seconds": r["seconds"],
+                     **{m: r["metrics"][m] for m in METRICS}, "score": r["score"], "seconds": r["seconds"],
                      "weights": weights_text(r), "ttft_failed": r["health"]["ttft_failed"]})
     return rows
 
@@ -64,7 +65,7 @@ def markdown_table(rows: Sequence[dict]) -> str:
     cols = list(rows[0])
 
     def cell(col, v):
-        if isinstance(v, float) and col in METRIC_COLUMNS + ("score",):
+        if isinstance(v, float) and col in METRICS + ("score",):
             return f"{v:.3f}"
         if col == "seconds":
             return f"{v:.0f}"
@@ -187,10 +188,10 @@ def _heatmap(runs: Sequence[dict], columns: Sequence[str], path: Path) -> Path:
     return _save(fig, path)
 
 
-def mean_loss_curve(health: Sequence[Mapping]) -> list[float]:
+def mean_loss_curve(health: Sequence[Health]) -> list[float]:
     """Mean test-time fine-tuning loss per step over a run's tasks. Tasks may have fewer steps
     (skipped, failed, cut when behind schedule): each step averages the tasks that reached it."""
-    curves = [row.get("ttft_losses") or [] for row in health]
+    curves = [row.ttft_losses for row in health]
     return [_mean([c[s] for c in curves if len(c) > s]) for s in range(max(map(len, curves), default=0))]
 
 
@@ -201,8 +202,8 @@ def plot_ttft_loss(runs: Sequence[dict], path: Path) -> Path:
     drawn = 0
     for r in sort_runs(runs):
         try:
-            health = json.loads((Path(r["parameters"]["output_dir"]) / "health.json").read_text())
-        except (OSError, ValueError, KeyError):
+            health = read_health(Path(r["parameters"]["out_dir"]) / "health.json")
+        except (ConfigError, KeyError):
             continue
         curve = mean_loss_curve(health)
         if curve:

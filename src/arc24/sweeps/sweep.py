@@ -32,22 +32,24 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from arc24.config import ConfigError
+from arc24.evaluation.scoring import METRICS
+from arc24.files import first_difference
 
 REPO = Path(__file__).resolve().parents[3]
 SUBMISSION_NOTEBOOK = REPO / "notebooks" / "submission.ipynb"
 EXECUTED_NAME = "submission.executed.ipynb"
 LOG_NAME = "notebook.log"
 METRICS_NAME = "metrics.json"
-METRIC_COLUMNS = ("accuracy", "correct_pixels", "correct_size", "pass_n", "vote_1", "vote_2", "unanswered")
 # Parameters the sweep sets itself: tasks come from --challenges/--solutions/--task-ids/--tasks,
 # and each run writes into its own folder.
 OWN_PARAMETERS = {"challenges": "--challenges", "solutions": "--solutions", "task_ids": "--task-ids or --tasks",
-                  "output_dir": "--out (each run gets its own folder)"}
+                  "out_dir": "--out (each run gets its own folder)"}
 ERROR_MARK = "arc24-sweep-error: "  # the child's one-line failure message in notebook.log
 POLL_SECONDS = 1.0
 
@@ -126,6 +128,7 @@ def _child_main(argv: Sequence[str]) -> int:
     try:
         execute_submission_notebook(spec["parameters"], spec["executed"], progress=False, notebook=spec["notebook"])
     except Exception as exc:  # the parent reports it and goes on with the next run
+        traceback.print_exc()  # the whole story stays in notebook.log; the parent shows one line
         print(ERROR_MARK + failure_line(exc), flush=True)
         return 1
     return 0
@@ -294,7 +297,7 @@ def plan_runs(config: SweepConfig, task_ids: Sequence[str]) -> list[Run]:
     for values in itertools.product(*config.grid.values()):
         swept = dict(zip(config.grid, values))
         folder = Path(config.out) / run_name(swept)
-        parameters = {**common, **_absolute_paths(swept), "output_dir": str(folder.resolve())}
+        parameters = {**common, **_absolute_paths(swept), "out_dir": str(folder.resolve())}
         runs.append(Run(folder.name, swept, parameters, folder))
     return runs
 
@@ -315,11 +318,10 @@ def is_finished(run: Run) -> bool:
     done = read_metrics(run.folder)
     if done is None:
         return False
-    before = {k: v for k, v in done.get("parameters", {}).items() if k != "output_dir"}
-    now = {k: v for k, v in run.parameters.items() if k != "output_dir"}
-    if before != now:
-        diff = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-        key = diff[0]
+    before = {k: v for k, v in done.get("parameters", {}).items() if k != "out_dir"}
+    now = {k: v for k, v in run.parameters.items() if k != "out_dir"}
+    key = first_difference(before, now)
+    if key is not None:
         raise ConfigError(f"{run.folder}: finished with other settings ({key}: {before.get(key)!r} there, "
                           f"{now.get(key)!r} now); use another --out, or delete that folder to run it again")
     return True
@@ -409,28 +411,29 @@ def run_metrics(run: Run, seconds: float) -> dict:
     """metrics.json of a run: its parameters, the prediction metrics and ARC score from its own
     files, the seconds it took and its health counts."""
     from arc24.evaluation.scoring import prediction_metrics, read_reference, read_submission, score_submission
+    from arc24.solving.inference import read_predictions
+    from arc24.solving.records import read_health
 
     folder = run.folder
     reference = read_reference(folder / "solutions.json", folder / "challenges.json")
-    with (folder / "predictions.jsonl").open() as f:
-        records = [json.loads(line) for line in f if line.strip()]
-    predictions = prediction_metrics(records, reference)
+    predictions = prediction_metrics(read_predictions(folder / "predictions.jsonl"), reference)
     report = score_submission(read_submission(folder / "submission.json"), reference)
-    health = json.loads((folder / "health.json").read_text())
+    health = read_health(folder / "health.json")
     weights = {}
     for row in health:
-        weights[row["weights"]] = weights.get(row["weights"], 0) + 1
+        weights[row.weights] = weights.get(row.weights, 0) + 1
     return {
         "run": run.name, "swept": run.swept, "parameters": run.parameters,
-        "metrics": {m: predictions[m] for m in METRIC_COLUMNS},
+        "metrics": {m: predictions[m] for m in METRICS},
         "predictions": predictions["predictions"], "tasks": predictions["tasks"], "outputs": predictions["outputs"],
         "score": report.score, "solved_outputs": report.solved_outputs, "seconds": round(seconds, 1),
         "health": {"weights": weights,
                    # failed, abandoned (over its time), died (its worker crashed), not started
-                   "ttft_failed": sum(r["ttft_status"] not in ("ok", "skipped") for r in health),
-                   "ttft_skipped": sum(r["ttft_status"] == "skipped" for r in health),
-                   "placeholders": sum(r["placeholders"] for r in health),
-                   "unparseable": sum(r["unparseable"] for r in health)},
+                   "ttft_failed": sum(r.ttft_status not in ("ok", "skipped") for r in health),
+                   "ttft_skipped": sum(r.ttft_status == "skipped" for r in health),
+                   "placeholders": sum(r.placeholders for r in health),
+                   "unparseable": sum(r.unparseable for r in health),
+                   "errors": sum(bool(r.error_log) for r in health)},
         "per_task": {t: {"score": report.per_task[t]["score"], "vote_2": v["vote_2"], "pass_n": v["pass_n"]}
                      for t, v in predictions["per_task"].items()},
     }
@@ -444,7 +447,7 @@ _RUN_OUTPUTS = ("summary.json", EXECUTED_NAME, LOG_NAME)
 
 def execute_run(run: Run, notebook: str, n_tasks: int, progress: bool = True) -> tuple[dict | None, str | None]:
     """Run one setting; (metrics, None) when finished, (None, one-line failure) when not."""
-    from arc24.solving.submission import write_json_atomic
+    from arc24.files import write_json_atomic
 
     run.folder.mkdir(parents=True, exist_ok=True)
     for name in _RUN_OUTPUTS:

@@ -5,13 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
-
-@dataclass
-class DatasetConfig:
-    path: str  # a challenges file, an inline-outputs file or a folder of task files
-    solutions: Optional[str] = None
-    weight: float = 1.0
-    name: Optional[str] = None
+from arc24.data.stream import StreamSettings
+from arc24.data.tasks import DatasetSpec
+from arc24.models import LORA_TARGET_MODULES, PRECISIONS
 
 
 @dataclass
@@ -19,24 +15,15 @@ class LoraSettings:
     rank: int = 32  # 0 means full fine-tuning
     alpha: Optional[int] = None  # default: equal to the rank
     dropout: float = 0.0
-    target_modules: list[str] = field(
-        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    )
+    target_modules: list[str] = field(default_factory=lambda: list(LORA_TARGET_MODULES))
 
 
-@dataclass
-class DataSettings:
-    datasets: list[DatasetConfig] = field(default_factory=list)
-    eval_datasets: list[DatasetConfig] = field(default_factory=list)  # held-out tasks for eval loss
-    # Share of each prompt task in the stream, by versioned prompt name.
-    prompt_tasks: dict[str, float] = field(
-        default_factory=lambda: {"output-from-examples-v1": 1.0, "input-from-inputs-v1": 0.0}
-    )
-    grid_format: str = "numbered-fence"
-    problem_augmentation: float = 0.0  # probability of an extra input-only or output-only transform
-    permute_background: bool = False
-    swap_target: bool = True  # any pair with an output may be the target, not only the test pair
-    max_seq_len: int = 2048
+@dataclass(frozen=True)
+class DataSettings(StreamSettings):
+    """What the training stream is made of: the stream settings plus the datasets to draw from."""
+
+    datasets: list[DatasetSpec] = field(default_factory=list)
+    eval_datasets: list[DatasetSpec] = field(default_factory=list)  # held-out tasks for eval loss
 
 
 @dataclass
@@ -55,7 +42,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     seed: int = 0
-    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    precision: Literal[PRECISIONS] = "auto"
     gradient_checkpointing: bool = True
     loss: Literal["auto", "chunked", "liger", "plain"] = "auto"
     loss_chunk_size: int = 1024

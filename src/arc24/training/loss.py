@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-IGNORE_INDEX = -100
+from arc24.data.prompts import IGNORE_INDEX
+
 DEFAULT_CHUNK_SIZE = 1024
 IMPLS = ("auto", "chunked", "liger", "plain")
 

@@ -18,21 +18,24 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
-from arc24.training import checkpoints
 from arc24.config import ConfigError, save_config
-from arc24.data.tasks import DatasetMix, DatasetSpec
-from arc24.training.loss import IGNORE_INDEX, model_forward_with_loss
-from arc24.training.memory import MemoryLimit, MemorySettings, oom_guard
-from arc24.models import load_tokenizer, resolve_model
-from arc24.data.stream import SampleStream, StreamSettings, length_report
+from arc24.data.contract import PromptContract, tokenizer_fingerprint, write_contract
+from arc24.data.prompts import IGNORE_INDEX
+from arc24.data.stream import SampleStream, length_report
+from arc24.data.tasks import DatasetMix
+from arc24.files import require_same_settings
+from arc24.models import load_tokenizer, resolve_model, resolve_precision, torch_dtype
+from arc24.training import checkpoints
+from arc24.training.batching import LossModel, collate
 from arc24.training.config import TrainConfig
+from arc24.training.memory import MemoryLimit, MemorySettings, oom_guard
 
 
 # ---------------------------------------------------------------- processes and devices
@@ -65,34 +68,7 @@ def _all_sum(value: float, procs: Processes, device) -> float:
     return float(tensor.item())
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    if precision != "auto":
-        if precision in ("bf16", "fp16") and device.type != "cuda":
-            raise ConfigError(f"precision={precision} needs a GPU; use fp32 (or auto) on the CPU")
-        return precision
-    if device.type != "cuda":
-        return "fp32"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-
-
-_TORCH_DTYPE = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
 # ---------------------------------------------------------------- model
-class LossModel(torch.nn.Module):
-    """The causal LM with its loss inside forward, so DDP sees (and syncs) the whole computation."""
-
-    def __init__(self, lm, loss_impl: str, chunk_size: int):
-        super().__init__()
-        self.lm = lm
-        self.loss_impl = loss_impl
-        self.chunk_size = chunk_size
-
-    def forward(self, input_ids, labels, attention_mask):
-        return model_forward_with_loss(self.lm, input_ids, labels, attention_mask=attention_mask,
-                                       impl=self.loss_impl, chunk_size=self.chunk_size)
-
-
 def build_model(config: TrainConfig, device: torch.device, precision: str):
     """The model to train: base weights plus a new LoRA, an existing adapter (continual), or all weights."""
     from transformers import AutoModelForCausalLM
@@ -100,7 +76,7 @@ def build_model(config: TrainConfig, device: torch.device, precision: str):
     full = config.lora.rank == 0
     # LoRA: frozen base weights in the compute dtype, adapters in fp32. Full fine-tuning keeps
     # fp32 master weights and computes in the low precision under autocast.
-    base_dtype = torch.float32 if full else _TORCH_DTYPE[precision]
+    base_dtype = torch.float32 if full else torch_dtype(precision)
     model = AutoModelForCausalLM.from_pretrained(resolve_model(config.model), dtype=base_dtype)
     model.config.use_cache = False
     if config.gradient_checkpointing:
@@ -136,30 +112,18 @@ def build_stream(config: TrainConfig, tokenizer, eval_data: bool = False) -> Sam
     specs = config.data.eval_datasets if eval_data else config.data.datasets
     if not specs:
         raise ConfigError("data.datasets: give at least one dataset (path, optional solutions and weight)")
-    mix = DatasetMix([DatasetSpec(d.path, d.solutions, d.weight, d.name) for d in specs])
-    settings = StreamSettings(
-        seed=config.seed + (1 if eval_data else 0),
-        prompt_tasks=dict(config.data.prompt_tasks),
-        grid_format=config.data.grid_format,
-        max_seq_len=config.data.max_seq_len,
-        problem_augmentation=0.0 if eval_data else config.data.problem_augmentation,
-        permute_background=config.data.permute_background,
-        swap_target=config.data.swap_target,
-    )
-    return SampleStream(settings, mix, tokenizer)
+    mix = DatasetMix(specs)
+    if eval_data:  # held-out tasks as they are, and samples of their own
+        return SampleStream(replace(config.data, problem_augmentation=0.0), mix, tokenizer,
+                            config.seed + 1)
+    return SampleStream(config.data, mix, tokenizer, config.seed)
 
 
-def collate(samples, pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(s.input_ids) for s in samples)
-    ids = torch.full((len(samples), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(samples), width), IGNORE_INDEX, dtype=torch.long)
-    mask = torch.zeros((len(samples), width), dtype=torch.long)
-    for row, s in enumerate(samples):
-        n = len(s.input_ids)
-        ids[row, :n] = torch.tensor(s.input_ids)
-        labels[row, :n] = torch.tensor(s.labels)
-        mask[row, :n] = 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+def prompt_contract(stream: SampleStream) -> PromptContract:
+    """What a model trained on STREAM must be prompted with."""
+    s = stream.settings
+    return PromptContract(tuple(n for n, w in s.prompt_tasks.items() if w > 0), s.grid_format, s.max_seq_len,
+                          tokenizer_fingerprint(stream.tokenizer))
 
 
 class StepBatches(torch.utils.data.Dataset):
@@ -203,7 +167,7 @@ def _set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(out: Path, step: int, model, optimizer, scheduler, scaler, tokenizer, procs, keep: int,
-                    meta: dict) -> Path | None:
+                    meta: dict, contract: PromptContract) -> Path | None:
     partial = checkpoints.partial_path(out, step)
     if procs.main:
         partial.mkdir(parents=True, exist_ok=True)
@@ -213,6 +177,7 @@ def save_checkpoint(out: Path, step: int, model, optimizer, scheduler, scaler, t
     if procs.main:
         model.save_pretrained(partial / "model")
         tokenizer.save_pretrained(partial / "model")
+        write_contract(partial / "model", contract)
         torch.save(optimizer.state_dict(), partial / "optimizer.pt")
         torch.save(scheduler.state_dict(), partial / "scheduler.pt")
         if scaler is not None:
@@ -303,32 +268,29 @@ class RunLog:
 
 # ---------------------------------------------------------------- the run
 def _run_fingerprint(config: TrainConfig) -> dict:
-    """The settings a resumed run must share with the run it continues."""
+    """The settings a resumed run must share with the run it continues, as dotted keys (data.max_seq_len),
+    so that a refusal names the setting rather than the whole section."""
     keep = asdict(config)
     for key in ("output_dir", "save_steps", "keep_checkpoints", "eval_steps", "logging_steps",
                 "report_to", "max_steps", "dataloader_workers", "memory_limit_gb", "length_stats_samples"):
         keep.pop(key)
-    return keep
+    return _flatten(keep)
 
 
-def _check_same_run(out: Path, config: TrainConfig) -> None:
-    saved = out / "run.json"
-    mine = _run_fingerprint(config)
-    if saved.exists():
-        theirs = json.loads(saved.read_text())
-        diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
-        if diff:
-            raise ConfigError(
-                f"{out} holds a run with different settings ({', '.join(diff)}); resuming would not be exact. "
-                "Use a new output_dir (set adapter: to continue training from this run's adapter).")
-    else:
-        saved.write_text(json.dumps(mine, indent=1, default=str))
+def _flatten(settings: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _autocast(device: torch.device, precision: str):
     if precision == "fp32":
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=_TORCH_DTYPE[precision])
+    return torch.autocast(device_type=device.type, dtype=torch_dtype(precision))
 
 
 def _evaluate(model: LossModel, batches: list[dict], device, precision) -> float:
@@ -380,7 +342,9 @@ def train(config: TrainConfig, progress: bool = True, stop_at: int | None = None
     out = Path(config.output_dir)
     if procs.main:
         out.mkdir(parents=True, exist_ok=True)
-        _check_same_run(out, config)
+        require_same_settings(out / "run.json", _run_fingerprint(config),
+                              remedy="resuming would not be exact. Use a new output_dir (set adapter: to continue "
+                                     "training from this run's adapter).")
         save_config(config, out / "config.yaml")
         checkpoints.remove_partial(out)
     _barrier(procs)
@@ -437,6 +401,7 @@ def train(config: TrainConfig, progress: bool = True, stop_at: int | None = None
         generator=torch.Generator().manual_seed(config.seed),
         prefetch_factor=2 if config.dataloader_workers else None)
     meta = {"stream": stream.fingerprint, "world": procs.world}
+    contract = prompt_contract(stream)
     step = start
     bar = tqdm(total=config.max_steps, initial=start, disable=not (progress and procs.main), desc="train")
     losses = []
@@ -496,11 +461,11 @@ def train(config: TrainConfig, progress: bool = True, stop_at: int | None = None
                     _barrier(procs)
                 if step % config.save_steps == 0 or step == config.max_steps:
                     save_checkpoint(out, step, model, optimizer, scheduler, scaler, tokenizer, procs,
-                                    config.keep_checkpoints, meta)
+                                    config.keep_checkpoints, meta, contract)
                 if stop_at is not None and step >= stop_at:
                     if step % config.save_steps:
                         save_checkpoint(out, step, model, optimizer, scheduler, scaler, tokenizer, procs,
-                                        config.keep_checkpoints, meta)
+                                        config.keep_checkpoints, meta, contract)
                     break
     finally:
         bar.close()

@@ -1,0 +1,211 @@
+"""The settings of `arc24 solve` and of the submission notebook: one object, `SolveConfig`.
+
+The notebook's parameters are these fields, flattened: a nested field is written with its
+section's name and an underscore (`ttft.steps` is the notebook's `ttft_steps`). `from_notebook`
+does that mapping, so every setting can be set by papermill and swept by `arc24 sweep`; a test
+fails when the notebook and this module drift apart.
+
+This module imports no torch: the supervisor process of `solve` only hands out tasks and
+writes files, and loads nothing it does not need.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Literal
+
+from arc24.config import ConfigError, from_dict
+
+LORA_CHOICES = ("continue", "new")
+
+
+@dataclass
+class TTFTSettings:
+    """Test-time fine-tuning of one task (leave-one-out over its train pairs)."""
+
+    steps: int = 300
+    learning_rate: float = 8e-5
+    lr_scheduler: str = "linear"
+    warmup_steps: int = 0
+    batch_size: int = 1
+    # "continue": fine-tune the trained adapter (`adapter`); "new": a new LoRA of lora_rank per
+    # task, on the base model merged with the trained adapter when there is one.
+    lora: Literal["continue", "new"] = "continue"
+    lora_rank: int = 16
+    lora_alpha: int = 0  # 0: equal to lora_rank
+    loss: str = "auto"
+    max_seconds: float = 0.0  # 0: no limit; otherwise stop fine-tuning a task after this long
+    memory_limit_gb: float = 0.0  # 0: none; a cap to make out-of-memory happen for real in tests
+
+
+@dataclass
+class SolveConfig:
+    challenges: str = ""  # empty: the competition's test challenges under /kaggle/input (notebook only)
+    solutions: str | None = None  # validation runs: score at the end
+    out_dir: str = "."
+    model: str = "embedded"
+    adapter: str | None = None  # the trained LoRA adapter
+    task_ids: list[str] = field(default_factory=list)
+    # The prompt: empty/0 means what the model was trained with (its prompt_contract.json), and
+    # the defaults for a model without one. A value that disagrees with the contract is an error.
+    template: str | None = None
+    grid_format: str | None = None
+    max_seq_len: int = 0
+    ttft: TTFTSettings = field(default_factory=TTFTSettings)
+    n_views: int = 96  # 8 dihedral transforms x 12 colour/order variants
+    backend: str = "auto"  # auto: vLLM when installed with a GPU, else transformers
+    batch_size: int = 16
+    max_new_tokens: int = 0  # 0: enough for a 30x30 grid
+    deadline_hours: float = 12.0
+    safety_margin_minutes: float = 45.0
+    allow_base_model: bool = False  # predictions from weights without any fine-tuning need this
+    verify_manifest: bool = False  # check the model folder against its packaging manifest first
+    seed: int = 0
+    workers: int = 0  # 0: one per GPU (1 on CPU)
+    in_process: bool = False  # debugging: solve in this process; a hung task then hangs the run
+    task_timeout_minutes: float = 0.0  # 0: 3x a task's planned share of the run; then it is abandoned
+    vllm_gpu_memory_utilization: float = 0.45  # the engine shares the GPU with test-time fine-tuning
+    scratch_dir: str = ""  # test-time fine-tuned adapters for vLLM; empty: OUT_DIR/scratch
+    resume: bool = False  # keep the tasks an interrupted run in OUT_DIR finished (same settings only)
+
+    def check(self) -> None:
+        """Settings problems that need no file or model, raised before any work starts."""
+        if self.ttft.lora == "continue" and not self.adapter:
+            raise ConfigError("ttft.lora=continue needs a trained adapter (adapter=FOLDER); without one, set "
+                              "ttft.lora=new for a new LoRA of rank ttft.lora_rank on the base model")
+        if self.ttft.lora == "new" and self.ttft.lora_rank < 1:
+            raise ConfigError(f"ttft.lora_rank: a new LoRA needs a rank >= 1, got {self.ttft.lora_rank}")
+        for name in ("n_views", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        for name in ("steps", "warmup_steps", "lora_alpha"):
+            if getattr(self.ttft, name) < 0:
+                raise ConfigError(f"ttft.{name}: must be >= 0, got {getattr(self.ttft, name)}")
+        if self.ttft.batch_size < 1:
+            raise ConfigError(f"ttft.batch_size: must be >= 1, got {self.ttft.batch_size}")
+        if self.max_seq_len < 0 or self.max_new_tokens < 0 or self.workers < 0:
+            raise ConfigError("max_seq_len, max_new_tokens and workers must be >= 0 (0: automatic)")
+
+
+# ---------------------------------------------------------------- the notebook's parameters
+
+
+def _flat_fields() -> dict[str, tuple[str, object]]:
+    """Notebook parameter name -> (SolveConfig dotted field name, its type), for every setting."""
+    flat = {}
+    hints = typing.get_type_hints(SolveConfig)
+    for f in dataclasses.fields(SolveConfig):
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            inner = typing.get_type_hints(tp)
+            flat.update({f"{f.name}_{g.name}": (f"{f.name}.{g.name}", inner[g.name]) for g in dataclasses.fields(tp)})
+        else:
+            flat[f.name] = (f.name, tp)
+    return flat
+
+
+def notebook_names() -> dict[str, str]:
+    """Notebook parameter name -> SolveConfig dotted field name, for every setting."""
+    return {name: dotted for name, (dotted, _) in _flat_fields().items()}
+
+
+def notebook_defaults() -> dict[str, object]:
+    """The notebook's parameter values that give SolveConfig's defaults (None is written as "")."""
+    config = dataclasses.asdict(SolveConfig())
+    values = {}
+    for name, dotted in notebook_names().items():
+        value = config
+        for part in dotted.split("."):
+            value = value[part]
+        values[name] = "" if value is None else (",".join(value) if isinstance(value, list) else value)
+    return values
+
+
+def from_notebook(parameters: dict) -> SolveConfig:
+    """SolveConfig from the notebook's flat parameters: "" for an optional setting means None, and
+    a list is comma-separated text. Unknown names and wrong types are ConfigErrors naming the parameter."""
+    fields = _flat_fields()
+    unknown = sorted(set(parameters) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown notebook parameter {unknown[0]} (known: {', '.join(sorted(fields))})")
+    data: dict = {}
+    for name, value in parameters.items():
+        dotted, tp = fields[name]
+        if typing.get_origin(tp) is list and isinstance(value, str):
+            value = [t.strip() for t in value.split(",") if t.strip()]
+        elif value == "" and type(None) in typing.get_args(tp):
+            value = None
+        node = data
+        *path, last = dotted.split(".")
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    try:
+        return from_dict(SolveConfig, data)
+    except ConfigError as exc:
+        # from_dict names the dotted key; the notebook's user knows the flat name
+        message = str(exc)
+        for name, (dotted, _) in fields.items():
+            if "." in dotted:
+                message = message.replace(dotted, name)
+        raise ConfigError(message) from None
+
+
+# ---------------------------------------------------------------- the prompt contract
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The prompt a run uses: the model's contract, checked against the settings."""
+
+    template: str
+    grid_format: str
+    max_seq_len: int
+    source: str  # the contract file it came from, or "defaults (no prompt contract)"
+    tokenizer: str | None = None  # the fingerprint the contract recorded; None without a contract
+
+    def describe(self) -> str:
+        return f"{self.template} / {self.grid_format} / {self.max_seq_len} tokens, from {self.source}"
+
+
+DEFAULT_MAX_SEQ_LEN = 8192
+
+
+def resolve_prompt(config: SolveConfig) -> Prompt:
+    """The prompt for CONFIG: what the adapter (or the model) was trained with, per its prompt_contract.json.
+
+    Template and grid format set explicitly must equal the contract's; max_seq_len may be lower
+    (train pairs are dropped to fit), never higher than what the model was trained at. A folder
+    without a contract (a plain base model) uses the settings, else the defaults.
+    """
+    from arc24.data.contract import CONTRACT_FILE, read_contract
+    from arc24.data.formats import DEFAULT_FORMAT
+    from arc24.data.prompts import DEFAULT_TEMPLATE
+    from arc24.models import EMBEDDED_ALIASES
+
+    folders = [config.adapter] if config.adapter else []
+    if config.model not in EMBEDDED_ALIASES:
+        folders.append(config.model)
+    for folder in folders:
+        contract = read_contract(folder)
+        if contract is None:
+            continue
+        source = f"{folder}/{CONTRACT_FILE}"
+        trained = {"template": contract.answer_template, "grid_format": contract.grid_format}
+        if trained["template"] is None:
+            raise ConfigError(f"{source}: the model was trained without an output-from-examples prompt "
+                              f"({', '.join(contract.prompt_tasks)}), so it cannot be asked for outputs")
+        for name, value in trained.items():
+            asked = getattr(config, name)
+            if asked and asked != value:
+                raise ConfigError(f"{name}: {asked!r} was set, but the model was trained with {value!r} ({source}); "
+                                  f"leave {name} empty to use the model's")
+        if config.max_seq_len > contract.max_seq_len:
+            raise ConfigError(f"max_seq_len: {config.max_seq_len} was set, but the model was trained at "
+                              f"{contract.max_seq_len} tokens ({source}); use at most that")
+        return Prompt(trained["template"], trained["grid_format"], config.max_seq_len or contract.max_seq_len,
+                      source, contract.tokenizer)
+    return Prompt(config.template or DEFAULT_TEMPLATE, config.grid_format or DEFAULT_FORMAT,
+                  config.max_seq_len or DEFAULT_MAX_SEQ_LEN, "defaults (no prompt contract)")

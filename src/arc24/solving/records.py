@@ -1,0 +1,180 @@
+"""The files of a solve run, brought up to date after every task, so a crash leaves them valid.
+
+- `submission.json`: written after every task (placeholders for tasks not done yet).
+- `predictions.jsonl`: every prediction, with the weights that made it (inference.Prediction).
+- `health.json`: one `Health` row per task; `read_health` is its reader.
+- `errors.log`: the full traceback of any failure that is not a task's own (a bug of ours), so
+  a user can send it to us; the health row and the summary name it.
+- `solve_settings.json`, `challenges.json`, `solutions.json`: what the run was asked to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from arc24.config import ConfigError
+from arc24.data.task import grid_to_list
+from arc24.files import read_json, require_same_settings, write_json_atomic
+from arc24.solving.inference import Prediction, read_predictions, write_predictions
+from arc24.solving.submission import build_submission, write_submission
+from arc24.solving.voting import vote, vote_all
+
+ERRORS_LOG = "errors.log"
+WEIGHTS = ("ttft", "fine-tuned", "base", "none")
+
+
+@dataclass
+class TTFTResult:
+    task_id: str
+    status: str  # "ok", "skipped" or "failed"
+    reason: str = ""
+    steps: int = 0
+    first_loss: float | None = None
+    last_loss: float | None = None
+    seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)
+
+
+@dataclass
+class TaskOutcome:
+    """What solving one task produced; a worker sends it to the supervisor, which records it."""
+
+    task_id: str
+    ttft: TTFTResult
+    weights: str  # ttft | fine-tuned | base | none
+    predictions: list[Prediction] = field(default_factory=list)
+    too_long: list = field(default_factory=list)  # (task_id, test_index, prompt length)
+    n_views: int = 0
+    traceback: str = ""  # a failure of our code, not of the task: written to errors.log
+
+
+def failed_outcome(task_id: str, status: str, reason: str, traceback: str = "") -> TaskOutcome:
+    """A task that produced nothing: it gets placeholder attempts, and the report says why."""
+    return TaskOutcome(task_id, TTFTResult(task_id, status, reason), weights="none", traceback=traceback)
+
+
+@dataclass
+class Health:
+    task_id: str
+    ttft_status: str  # ok | skipped | failed | abandoned | died | not started
+    ttft_reason: str = ""
+    ttft_steps: int = 0
+    first_loss: float | None = None
+    last_loss: float | None = None
+    ttft_seconds: float = 0.0
+    weights: str = "none"  # ttft | fine-tuned | base | none
+    n_views: int = 0
+    valid: int = 0
+    unparseable: int = 0
+    too_long: int = 0
+    vote_margin: int = 0
+    placeholders: int = 0
+    seconds: float = 0.0
+    notes: str = ""
+    prompt: str = ""  # the prompt contract used: template / grid format / max_seq_len
+    error_log: str = ""  # ERRORS_LOG when this task's traceback was written there
+    ttft_losses: list[float] = field(default_factory=list)  # per step, for loss-curve plots
+
+
+def read_health(path: str | Path) -> list[Health]:
+    rows = read_json(path, "health report")
+    try:
+        return [Health(**row) for row in rows]
+    except TypeError as exc:
+        raise ConfigError(f"{path}: not a health report of this version ({exc})") from None
+
+
+class RunRecords:
+    """The run's files; `add` records one finished task."""
+
+    def __init__(self, tasks: dict, out: Path, settings: dict, resume: bool = False, prompt: str = ""):
+        self.tasks, self.out, self.prompt = tasks, out, prompt
+        self.votes: dict = {}
+        self.health: dict[str, Health] = {}
+        self.predictions_path = out / "predictions.jsonl"
+        self.submission_path = out / "submission.json"
+        self.errors_path = out / ERRORS_LOG
+        settings_path = out / "solve_settings.json"
+        # The tasks of this run, in the Kaggle layout, so that a subset run validates and scores
+        # against exactly what it was asked to solve.
+        write_json_atomic({t: task.to_json(with_test_outputs=False) for t, task in tasks.items()},
+                          out / "challenges.json")
+        if all(p.output is not None for task in tasks.values() for p in task.test):
+            write_json_atomic({t: [grid_to_list(p.output) for p in task.test] for t, task in tasks.items()},
+                              out / "solutions.json")
+        if resume and settings_path.exists() and (out / "health.json").exists():
+            require_same_settings(settings_path, settings, "use another output folder, or resume: false")
+            self._resume()
+            return
+        write_json_atomic(settings, settings_path, indent=1)
+        write_predictions(self.predictions_path, [])
+        self.errors_path.unlink(missing_ok=True)
+        write_submission(build_submission(tasks, {})[0], self.submission_path)  # valid from the very start
+
+    def _resume(self) -> None:
+        """Keep the tasks an interrupted run finished (those with a health row) and their predictions."""
+        for row in read_health(self.out / "health.json"):
+            if row.task_id in self.tasks and row.ttft_status != "not started":
+                self.health[row.task_id] = row
+        # A task cut off between its predictions and its health row is solved again: drop its lines.
+        kept = [p for p in read_predictions(self.predictions_path) if p.task_id in self.health]
+        write_predictions(self.predictions_path, kept)
+        self.votes = vote_all(kept)
+        write_submission(build_submission(self.tasks, self.votes)[0], self.submission_path)
+        self._write_health()
+
+    def add(self, job, outcome) -> Health:
+        task_id, result, preds = outcome.task_id, outcome.ttft, outcome.predictions
+        write_predictions(self.predictions_path, preds, append=True)
+        margins = []
+        for i in range(len(self.tasks[task_id].test)):
+            voted = vote([p for p in preds if p.test_index == i])
+            self.votes[(task_id, i)] = voted
+            margins.append(voted.margin)
+        submission, placeholders = build_submission(self.tasks, self.votes)
+        write_submission(submission, self.submission_path)
+        if outcome.traceback:
+            self._log_error(task_id, outcome.traceback)
+        health = Health(
+            task_id=task_id, ttft_status=result.status, ttft_reason=result.reason, ttft_steps=result.steps,
+            first_loss=result.first_loss, last_loss=result.last_loss, ttft_seconds=round(result.seconds, 2),
+            weights=outcome.weights, n_views=outcome.n_views, valid=sum(p.grid is not None for p in preds),
+            unparseable=sum(p.grid is None for p in preds), too_long=len(outcome.too_long),
+            vote_margin=min(margins) if margins else 0,
+            placeholders=sum(1 for t, _ in placeholders if t == task_id),
+            seconds=round(time.monotonic() - job.started, 2), notes=job.notes, prompt=self.prompt,
+            error_log=ERRORS_LOG if outcome.traceback else "", ttft_losses=[round(x, 5) for x in result.losses])
+        self.health[task_id] = health
+        self._write_health()
+        return health
+
+    def _log_error(self, task_id: str, traceback_text: str) -> None:
+        stamp = datetime.datetime.now().isoformat(timespec="seconds")
+        with self.errors_path.open("a", encoding="utf-8") as f:
+            f.write(f"=== {stamp} task {task_id}\n{traceback_text.rstrip()}\n\n")
+
+    def _write_health(self) -> None:
+        # In the order of the tasks, whichever worker finished first.
+        rows = [dataclasses.asdict(self.health[t]) for t in self.tasks if t in self.health]
+        write_json_atomic(rows, self.out / "health.json")
+
+
+def health_table(path: str | Path) -> str:
+    """The health report as a Markdown table (the notebook prints it at the end)."""
+    rows = [dataclasses.asdict(h) for h in read_health(path)]
+    cols = ["task_id", "ttft_status", "ttft_steps", "first_loss", "last_loss", "weights", "valid", "unparseable",
+            "too_long", "vote_margin", "placeholders", "seconds", "ttft_reason", "notes", "error_log"]
+
+    def cell(v):
+        return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r[c]) for c in cols) + " |" for r in rows]
+    prompts = sorted({r["prompt"] for r in rows if r["prompt"]})
+    if prompts:
+        lines.append(f"\nprompt: {'; '.join(prompts)}")
+    return "\n".join(lines)
