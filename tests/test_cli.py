@@ -83,3 +83,21 @@ def test_score_and_validate_a_submission(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     res = arc24("score", path, "--solutions", ARC1 / "arc-agi_evaluation_solutions.json", "--json")
     assert res.returncode == 0 and json.loads(res.stdout)["score"] == 1.0
+
+
+def test_a_bug_of_ours_gets_one_line_and_its_traceback_in_a_file(tmp_path, monkeypatch, capsys):
+    # A failure no user causes (injected here) must not vanish into one line: the line names the
+    # file that keeps the whole traceback.
+    import arc24.data.tasks as tasks
+    from arc24.cli import ERROR_LOG, main
+
+    def broken(path, solutions=None):
+        raise KeyError("an internal lookup that should never fail")
+
+    monkeypatch.setattr(tasks, "check_data", broken)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check-data", str(ARC1 / "arc-agi_training_challenges.json")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("arc24 check-data: KeyError:") and str(tmp_path / ERROR_LOG) in err[1]
+    log = (tmp_path / ERROR_LOG).read_text()
+    assert "Traceback (most recent call last)" in log and "in broken" in log

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from arc24.config import ConfigError
-from arc24.files import write_json_atomic
 from arc24.data.task import as_grid
+from arc24.files import write_json_atomic
 from arc24.solving.inference import Prediction, write_predictions
 from arc24.solving.records import Health
 from arc24.sweeps.report import compare_runs, mean_loss_curve, sort_runs
@@ -310,6 +310,9 @@ def test_a_failed_run_is_reported_and_retried_next_time(tmp_path, fake_notebook)
     assert "[2/2] x=0: done in" in res.stdout  # the sweep went on
     assert "arc24 sweep: x=1 failed: cell" in res.stderr and "Traceback" not in res.stderr
     assert (out / "x=1" / "submission.executed.ipynb").exists() and not (out / "x=1" / METRICS_NAME).exists()
+    # one line for the user, and the whole traceback kept where the message says
+    assert f"traceback in {out / 'x=1' / 'notebook.log'}" in res.stderr
+    assert "Traceback" in (out / "x=1" / "notebook.log").read_text()
     assert (out / "x=0" / METRICS_NAME).exists()
     assert len((out / "results.csv").read_text().splitlines()) == 2  # the header and the finished run
 

@@ -44,7 +44,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from arc24.data.formats import get_format  # noqa: E402
+from arc24.data.formats import DEFAULT_FORMAT, get_format  # noqa: E402
+from arc24.data.prompts import DEFAULT_TEMPLATE  # noqa: E402
 from arc24.data.tasks import load_tasks  # noqa: E402
 from arc24.models import EMBEDDED_MODEL, build_tiny_model, load_model, load_tokenizer, resolve_model  # noqa: E402
 from arc24.solving.config import Prompt, TTFTSettings  # noqa: E402
@@ -239,7 +240,7 @@ def main():
     chosen = ([tasks[t] for t in args.task_ids.split(",")] if args.task_ids
               else pick_tasks(tasks, args.tasks, args.select))
     settings = TTFTSettings(steps=args.steps, lora="new", lora_rank=args.lora_rank)
-    prompt = Prompt("output-from-examples-v1", "numbered-fence", args.max_seq_len, "the defaults")
+    prompt = Prompt(DEFAULT_TEMPLATE, DEFAULT_FORMAT, args.max_seq_len, "the defaults")
     with tempfile.TemporaryDirectory(prefix="arc24-bench-solve-") as work:
         model, tokenizer, model_name, dtype = build_model(args.mode, device, work)
         torch.manual_seed(args.seed)

@@ -179,7 +179,8 @@ def cmd_sweep(args) -> int:
         print(f"[arc24 sweep] tasks that changed, as PNGs: arc24 compare {Path(summary['out']) / summary['best']} "
               f"{Path(summary['out']) / summary['worst']}")
     for failure in summary["failed"]:
-        print(f"arc24 sweep: {failure['run']} failed: {failure['error']} (notebook {failure['notebook']}); "
+        print(f"arc24 sweep: {failure['run']} failed: {failure['error']} (notebook {failure['notebook']}, "
+              f"traceback in {failure['log']}); "
               "start the same command again to retry it", file=sys.stderr)
     return EXIT_PROBLEMS if summary["failed"] else 0
 

@@ -45,21 +45,27 @@ def write_json_atomic(obj, path: str | os.PathLike, indent: int | None = None) -
     return write_atomic(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=indent), encoding="utf-8"))
 
 
-def json_problem(path: str | os.PathLike, what: str = "file") -> tuple[object, str | None]:
-    """(the parsed JSON, None) or (None, a one-line problem naming the file)."""
+def load_json(path: str | os.PathLike, object_pairs_hook=None) -> tuple[object, str | None]:
+    """(the parsed JSON, None), or (None, why it cannot be read: one line, without the file's name)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        return None, f"{what} {path}: no such file"
+        return None, "no such file"
     except OSError as exc:
-        return None, f"{what} {path}: cannot read: {exc.strerror or exc}"
+        return None, f"cannot read: {exc.strerror or exc}"
     try:
-        return json.loads(data.decode("utf-8")), None
+        return json.loads(data.decode("utf-8"), object_pairs_hook=object_pairs_hook), None
     except UnicodeDecodeError as exc:
-        return None, f"{what} {path}: not UTF-8 text (byte {exc.start})"
+        return None, f"not UTF-8 text (byte {exc.start})"
     except json.JSONDecodeError as exc:
-        return None, f"{what} {path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        return None, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+
+
+def json_problem(path: str | os.PathLike, what: str = "file") -> tuple[object, str | None]:
+    """(the parsed JSON, None) or (None, a one-line problem naming WHAT and the file)."""
+    data, reason = load_json(path)
+    return data, None if reason is None else f"{what} {path}: {reason}"
 
 
 def read_json(path: str | os.PathLike, what: str = "file"):

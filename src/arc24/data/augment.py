@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arc24.data.task import N_COLOURS, Grid, Pair, Task
+from arc24.data.task import N_COLOURS, Grid, Pair, Task, check_grid
 
 # The 8 symmetries of the square. Rotations are anticlockwise (np.rot90's sense);
 # 4-7 are the reflections, each its own inverse.
@@ -34,15 +34,6 @@ IDENTITY_COLOURS = tuple(range(N_COLOURS))
 def _check_dihedral(k: int) -> None:
     if isinstance(k, bool) or not (isinstance(k, (int, np.integer)) and 0 <= k < N_DIHEDRAL):
         raise ValueError(f"dihedral transform must be an integer in 0..{N_DIHEDRAL - 1}, got {k!r}")
-
-
-def _check_grid(grid: Grid) -> np.ndarray:
-    grid = np.asarray(grid)
-    if grid.ndim != 2:
-        raise ValueError(f"a grid must be 2-D, got shape {grid.shape}")
-    if grid.size and (grid.min() < 0 or grid.max() >= N_COLOURS):
-        raise ValueError(f"grid values must be in 0..{N_COLOURS - 1}, got {grid.min()}..{grid.max()}")
-    return grid
 
 
 def dihedral(grid: Grid, k: int) -> Grid:
@@ -107,11 +98,11 @@ class Augmentation:
     # -- grids -----------------------------------------------------------------
 
     def apply_grid(self, grid: Grid) -> Grid:
-        return dihedral(_map_colours(_check_grid(grid), self.colour_map), self.dihedral)
+        return dihedral(_map_colours(check_grid(grid), self.colour_map), self.dihedral)
 
     def reverse_grid(self, grid: Grid) -> Grid:
         """Map a grid of the augmented task (of any shape) back to the original task's frame."""
-        unmapped = _map_colours(_check_grid(grid), _inverse_permutation(self.colour_map))
+        unmapped = _map_colours(check_grid(grid), _inverse_permutation(self.colour_map))
         return dihedral(unmapped, dihedral_inverse(self.dihedral))
 
     # -- tasks -----------------------------------------------------------------

@@ -18,9 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
-from arc24.data.task import MAX_SIDE, N_COLOURS, Grid, as_grid
+from arc24.data.task import MAX_SIDE, Grid, as_grid, check_grid
 
 DIGITS = frozenset("0123456789")
 FENCE = "```"
@@ -38,19 +36,6 @@ class Parsed:
 
 class _Reject(Exception):
     """Raised inside a parser to stop at the first problem; turned into a Parsed reason."""
-
-
-def check_grid(grid) -> Grid:
-    """The grid as an int8 array, or ValueError if it cannot be a valid ARC grid."""
-    arr = np.asarray(grid)
-    if arr.ndim != 2:
-        raise ValueError(f"a grid must be 2-D, got shape {arr.shape}")
-    h, w = arr.shape
-    if not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE):
-        raise ValueError(f"grid sides must be 1-{MAX_SIDE}, got {h}x{w}")
-    if not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= N_COLOURS:
-        raise ValueError(f"grid values must be integers 0-{N_COLOURS - 1}")
-    return arr.astype(np.int8, copy=False)
 
 
 def _digit_row(text: str, row_number: int) -> list[int]:

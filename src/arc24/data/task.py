@@ -17,6 +17,23 @@ def as_grid(rows) -> Grid:
     return np.asarray(rows, dtype=np.int8).reshape(len(rows), -1) if len(rows) else np.zeros((0, 0), np.int8)
 
 
+def check_grid(grid) -> Grid:
+    """The grid as an int8 array, or ValueError if it cannot be a valid ARC grid.
+
+    The one check of an in-memory grid (formats render it, augmentations transform it); the
+    check of a grid read from JSON, which names the bad cell, is data.tasks.grid_problem.
+    """
+    arr = np.asarray(grid)
+    if arr.ndim != 2:
+        raise ValueError(f"a grid must be 2-D, got shape {arr.shape}")
+    h, w = arr.shape
+    if not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE):
+        raise ValueError(f"grid sides must be 1-{MAX_SIDE}, got {h}x{w}")
+    if not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= N_COLOURS:
+        raise ValueError(f"grid values must be integers 0-{N_COLOURS - 1}")
+    return arr.astype(np.int8, copy=False)
+
+
 def grid_to_list(grid: Grid) -> list[list[int]]:
     return [[int(v) for v in row] for row in np.asarray(grid)]
 

@@ -28,6 +28,7 @@ from typing import TextIO
 import numpy as np
 
 from arc24.data.task import MAX_SIDE, N_COLOURS, Pair, Task, as_grid, grids_equal
+from arc24.files import load_json
 
 
 @dataclass(frozen=True)
@@ -105,22 +106,10 @@ def load_tasks(path: str | os.PathLike, solutions: str | os.PathLike | None = No
 
 def _read_json(file: str, problems: list[Problem]):
     """The parsed JSON of FILE, or None after recording why it could not be read."""
-    try:
-        with open(file, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        problems.append(Problem(file, None, None, "no such file or folder"))
-        return None
-    except OSError as e:
-        problems.append(Problem(file, None, None, f"cannot read: {e.strerror or e}"))
-        return None
-    try:
-        return json.loads(data.decode("utf-8"), object_pairs_hook=_DictWithDuplicates)
-    except UnicodeDecodeError as e:
-        problems.append(Problem(file, None, None, f"not UTF-8 text (byte {e.start})"))
-    except json.JSONDecodeError as e:
-        problems.append(Problem(file, None, None, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}"))
-    return None
+    data, reason = load_json(file, object_pairs_hook=_DictWithDuplicates)
+    if reason is not None:
+        problems.append(Problem(file, None, None, "no such file or folder" if reason == "no such file" else reason))
+    return data
 
 
 class _DictWithDuplicates(dict):

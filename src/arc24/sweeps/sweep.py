@@ -496,7 +496,8 @@ def sweep(config: SweepConfig, progress: bool = True) -> dict:
             metrics, failure = execute_run(run, config.notebook, len(task_ids), progress)
             took = time.perf_counter() - began
             if failure:
-                failed.append({"run": run.name, "error": failure, "notebook": str(run.folder / EXECUTED_NAME)})
+                failed.append({"run": run.name, "error": failure, "notebook": str(run.folder / EXECUTED_NAME),
+                               "log": str(run.folder / LOG_NAME)})
                 tqdm.write(f"{head}: FAILED after {took:.0f}s: {failure} "
                            f"(notebook {run.folder / EXECUTED_NAME}, log {run.folder / LOG_NAME})")
                 continue
