@@ -48,6 +48,7 @@ ttft_memory_limit_gb = 0.0  # 0: none
 # Prediction
 n_views = 96
 backend = "auto"  # auto: vLLM when installed with a GPU, else transformers
+precision = "auto"  # auto: bf16 where the GPU or CPU computes it natively, else fp32
 batch_size = 16
 max_new_tokens = 0  # 0: enough for a 30x30 grid
 # The run

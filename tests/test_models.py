@@ -9,6 +9,7 @@ from arc24.config import ConfigError
 from arc24.models import (
     EMBEDDED_ALIASES,
     build_tiny_model,
+    cpu_supports_bf16,
     load_model,
     load_tokenizer,
     resolve_model,
@@ -111,9 +112,17 @@ def test_precisions():
     assert [torch_dtype(p) for p in ("fp32", "bf16", "fp16")] == [torch.float32, torch.bfloat16, torch.float16]
     with pytest.raises(ValueError):
         torch_dtype("auto")
-    assert resolve_precision("auto", "cpu") == resolve_precision("fp32", torch.device("cpu")) == "fp32"
-    with pytest.raises(ConfigError, match="needs a GPU"):
-        resolve_precision("bf16", "cpu")
+    assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
+    # bf16 on the CPU only where it is native; emulated, it runs many times slower than fp32
+    native = cpu_supports_bf16()
+    assert resolve_precision("auto", "cpu") == ("bf16" if native else "fp32")
+    if native:
+        assert resolve_precision("bf16", "cpu") == "bf16"
+    else:
+        with pytest.raises(ConfigError, match="does not compute in bf16 natively"):
+            resolve_precision("bf16", "cpu")
+    with pytest.raises(ConfigError, match="does not compute in fp16 natively"):
+        resolve_precision("fp16", "cpu")
     with pytest.raises(ConfigError, match="unknown"):
         resolve_precision("float32", "cpu")
 

@@ -387,7 +387,7 @@ def test_sweep_on_the_embedded_model_stopped_midway_and_continued(tmp_path, smal
     assert "arc24 sweep: interrupted with 1 of 4 runs finished; start the same command again" in first_stderr
     assert "Traceback" not in first_stderr
     finished = sorted(p.parent.name for p in out.glob(f"*/{METRICS_NAME}"))
-    assert finished == ["ttft_lora_rank=4__learning_rate=0.0001"]
+    assert finished == ["ttft_lora_rank=4__ttft_learning_rate=0.0001"]
     assert notebook_children(out) == []  # the interrupted run's notebook process was stopped
     first_metrics = out / finished[0] / METRICS_NAME
     mtime = first_metrics.stat().st_mtime_ns
@@ -397,10 +397,10 @@ def test_sweep_on_the_embedded_model_stopped_midway_and_continued(tmp_path, smal
         again.proc.wait(timeout=1800)
     stdout, stderr = again.output()
     assert again.proc.returncode == 0, stderr[-3000:]
-    assert "[1/4] ttft_lora_rank=4__learning_rate=0.0001: skipped (finished before)" in stdout
+    assert "[1/4] ttft_lora_rank=4__ttft_learning_rate=0.0001: skipped (finished before)" in stdout
     assert first_metrics.stat().st_mtime_ns == mtime
-    for i, name in enumerate(["ttft_lora_rank=4__learning_rate=0.001", "ttft_lora_rank=8__learning_rate=0.0001",
-                              "ttft_lora_rank=8__learning_rate=0.001"], 2):
+    for i, name in enumerate(["ttft_lora_rank=4__ttft_learning_rate=0.001", "ttft_lora_rank=8__ttft_learning_rate=0.0001",
+                              "ttft_lora_rank=8__ttft_learning_rate=0.001"], 2):
         assert f"[{i}/4] {name}: done in" in stdout
         folder = out / name
         for produced in ("submission.executed.ipynb", "submission.json", "predictions.jsonl", "health.json",

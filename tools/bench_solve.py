@@ -47,7 +47,15 @@ import torch  # noqa: E402
 from arc24.data.formats import DEFAULT_FORMAT, get_format  # noqa: E402
 from arc24.data.prompts import DEFAULT_TEMPLATE  # noqa: E402
 from arc24.data.tasks import load_tasks  # noqa: E402
-from arc24.models import EMBEDDED_MODEL, build_tiny_model, load_model, load_tokenizer, resolve_model  # noqa: E402
+from arc24.models import (  # noqa: E402
+    EMBEDDED_MODEL,
+    build_tiny_model,
+    cpu_supports_bf16,
+    load_model,
+    load_tokenizer,
+    resolve_model,
+    resolve_precision,
+)
 from arc24.solving.config import Prompt, TTFTSettings  # noqa: E402
 from arc24.solving.inference import TransformersBackend, build_requests, max_answer_tokens, predict  # noqa: E402
 from arc24.solving.ttft import TaskFineTuner  # noqa: E402
@@ -81,18 +89,16 @@ def pick_tasks(tasks: dict, n: int, select: str) -> list:
 # ---------------------------------------------------------------- model
 
 
-def build_model(mode: str, device: torch.device, workdir: str):
-    """(model, tokenizer, description) for the mode, on the device."""
+def build_model(mode: str, device: torch.device, workdir: str, precision: str):
+    """(model, tokenizer, description, precision) for the mode, on the device, base weights in PRECISION."""
     if mode == "cpu":
         path = resolve_model(EMBEDDED_MODEL)
         name = "SmolLM2-135M-Instruct (embedded)"
     else:
         path = build_qwen05_arch(Path(workdir) / "qwen2.5-0.5b-arch")
         name = "Qwen2.5-0.5B-Instruct architecture (random weights, SmolLM2 tokenizer)"
-    # bf16 where the pipeline uses it (TaskSolver: a CUDA GPU that supports it), float32 otherwise.
-    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    model = load_model(path, precision="bf16" if bf16 else "fp32", device=str(device))
-    return model, load_tokenizer(path, padding_side="left"), name, "bf16" if bf16 else "fp32"
+    model = load_model(path, precision=precision, device=str(device))
+    return model, load_tokenizer(path, padding_side="left"), name, precision
 
 
 def build_qwen05_arch(folder: Path) -> Path:
@@ -219,6 +225,9 @@ def parse_args():
     parser.add_argument("--max-new-tokens", type=int, default=0, help="0: the length of a correct answer")
     parser.add_argument("--threads", type=int, help="torch CPU threads; 0 keeps torch's default")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "both"], default="auto",
+                        help="base weights' dtype as solve resolves it (auto), or both fp32 and bf16 in one run "
+                             "with the speed-up; bf16 only where the device computes it natively")
     args = parser.parse_args()
     for key, value in MODES[args.mode].items():
         if getattr(args, key, None) is None:
@@ -241,25 +250,45 @@ def main():
               else pick_tasks(tasks, args.tasks, args.select))
     settings = TTFTSettings(steps=args.steps, lora="new", lora_rank=args.lora_rank)
     prompt = Prompt(DEFAULT_TEMPLATE, DEFAULT_FORMAT, args.max_seq_len, "the defaults")
-    with tempfile.TemporaryDirectory(prefix="arc24-bench-solve-") as work:
-        model, tokenizer, model_name, dtype = build_model(args.mode, device, work)
-        torch.manual_seed(args.seed)
-        tuner = TaskFineTuner(model, tokenizer, settings, prompt, seed=args.seed)
-        backend = TransformersBackend(tuner.model, tokenizer, batch_size=args.batch_size)
-        warm_up(tuner, backend, tokenizer, chosen[0], prompt)
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-        rows = [solve_one(tuner, backend, tokenizer, task, args, prompt, device) for task in chosen]
+    precisions, skipped = chosen_precisions(args.precision, device)
+    runs = {}
+    for precision in precisions:
+        with tempfile.TemporaryDirectory(prefix="arc24-bench-solve-") as work:
+            model, tokenizer, model_name, _ = build_model(args.mode, device, work, precision)
+            torch.manual_seed(args.seed)
+            tuner = TaskFineTuner(model, tokenizer, settings, prompt, seed=args.seed)
+            backend = TransformersBackend(tuner.model, tokenizer, batch_size=args.batch_size)
+            warm_up(tuner, backend, tokenizer, chosen[0], prompt)
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            rows = [solve_one(tuner, backend, tokenizer, task, args, prompt, device) for task in chosen]
+        runs[precision] = {"peak_memory_gib": round(peak_memory_bytes(device) / 2**30, 2), "tasks": rows,
+                           "mean": means(rows)}
     device_name = (torch.cuda.get_device_name(device) if device.type == "cuda"
                    else f"{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads")
-    print(json.dumps({
+    report = {
         "benchmark": "solve per task (test-time fine-tuning + augmented inference, transformers backend)",
-        "device": device_name, "load_average_1min_at_start": round(load, 2), "model": model_name, "dtype": dtype,
+        "device": device_name, "load_average_1min_at_start": round(load, 2), "model": model_name,
         "settings": {"steps": args.steps, "views": args.views, "lora_rank": args.lora_rank,
                      "batch_size": args.batch_size, "max_seq_len": args.max_seq_len,
                      "max_new_tokens": args.max_new_tokens or "forced: a correct answer's length"},
-        "peak_memory_gib": round(peak_memory_bytes(device) / 2**30, 2),
-        "tasks": rows, "mean": means(rows)}, indent=1))
+        "precisions": runs}
+    if skipped:
+        report["skipped"] = skipped
+    if len(runs) == 2:
+        report["bf16_speedup"] = round(runs["fp32"]["mean"]["task_seconds"] / runs["bf16"]["mean"]["task_seconds"], 2)
+    print(json.dumps(report, indent=1))
+
+
+def chosen_precisions(asked: str, device: torch.device) -> tuple[list[str], str]:
+    """The precisions to run, and why bf16 was left out when it was (not native on this CPU)."""
+    native = device.type == "cuda" or cpu_supports_bf16()
+    if asked == "auto":  # as solve resolves it (solve.solve_precision): fp32 where only fp16 is native
+        return [resolve_precision("auto", device).replace("fp16", "fp32")], ""
+    if asked == "fp32" or (not native and asked == "both"):
+        return ["fp32"], "" if asked == "fp32" else "bf16: this CPU does not compute in bf16 natively (emulated, it " \
+                                                    "runs tens of times slower than fp32)"
+    return (["fp32", "bf16"] if asked == "both" else ["bf16"]), ""
 
 
 def solve_one(tuner, backend, tokenizer, task, args, prompt: Prompt, device) -> dict:

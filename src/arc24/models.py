@@ -139,20 +139,52 @@ def torch_dtype(precision: str):
     return dtypes[precision]
 
 
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU computes in bf16 natively (AVX-512 BF16 or AMX on x86, the BF16 extension on Arm).
+
+    Without it torch emulates bf16, and a matrix product runs tens of times slower than in fp32
+    (0.9 against 55 GFLOP/s measured on a 2-core AMD EPYC with AVX2 only), so it must be detected,
+    not assumed.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            words = set(f.read().split())
+    except OSError:  # not Linux: assume none, and say so where it matters
+        return False
+    return bool(words & {"avx512_bf16", "amx_bf16", "bf16"})
+
+
 def resolve_precision(precision: str, device) -> str:
-    """The precision to compute in on DEVICE: "auto" is bf16 on a GPU that has it, fp16 on other GPUs, fp32 on the CPU."""
+    """The precision to compute in on DEVICE.
+
+    "auto" is bf16 on a GPU that has it and fp16 on other GPUs; on the CPU, bf16 where the CPU
+    computes it natively (cpu_supports_bf16), else fp32. Asking for bf16 or fp16 on a CPU that
+    would only emulate it is an error, as it would run many times slower than fp32.
+    """
     import torch
 
     if precision not in PRECISIONS:
         raise ConfigError(f"precision: unknown {precision!r}; choose one of {', '.join(PRECISIONS)}")
     on_gpu = torch.device(device).type == "cuda"
     if precision != "auto":
-        if precision in ("bf16", "fp16") and not on_gpu:
-            raise ConfigError(f"precision={precision} needs a GPU; use fp32 (or auto) on the CPU")
+        if not on_gpu and (precision == "fp16" or (precision == "bf16" and not cpu_supports_bf16())):
+            raise ConfigError(f"precision={precision}: this CPU does not compute in {precision} natively (it would "
+                              "run many times slower than fp32); use fp32 or auto")
         return precision
     if not on_gpu:
-        return "fp32"
+        return "bf16" if cpu_supports_bf16() else "fp32"
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def autocast(precision: str, device):
+    """A context computing in PRECISION on DEVICE (fp32: nothing to do); weights keep their own dtype."""
+    import contextlib
+
+    import torch
+
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=torch_dtype(precision))
 
 
 def load_model(name_or_path: str | os.PathLike, precision: str = "auto", device=None):

@@ -56,6 +56,9 @@ class SolveConfig:
     ttft: TTFTSettings = field(default_factory=TTFTSettings)
     n_views: int = 96  # 8 dihedral transforms x 12 colour/order variants
     backend: str = "auto"  # auto: vLLM when installed with a GPU, else transformers
+    # The base weights' dtype: auto is bf16 where the GPU or CPU computes it natively, else fp32
+    # (said in the run's output). LoRA weights and optimizer state stay fp32.
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
     batch_size: int = 16
     max_new_tokens: int = 0  # 0: enough for a 30x30 grid
     deadline_hours: float = 12.0

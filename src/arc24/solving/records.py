@@ -76,6 +76,7 @@ class Health:
     seconds: float = 0.0
     notes: str = ""
     prompt: str = ""  # the prompt contract used: template / grid format / max_seq_len
+    precision: str = ""  # of the base weights while fine-tuning and predicting: bf16 or fp32
     error_log: str = ""  # ERRORS_LOG when this task's traceback was written there
     ttft_losses: list[float] = field(default_factory=list)  # per step, for loss-curve plots
 
@@ -91,8 +92,9 @@ def read_health(path: str | Path) -> list[Health]:
 class RunRecords:
     """The run's files; `add` records one finished task."""
 
-    def __init__(self, tasks: dict, out: Path, settings: dict, resume: bool = False, prompt: str = ""):
-        self.tasks, self.out, self.prompt = tasks, out, prompt
+    def __init__(self, tasks: dict, out: Path, settings: dict, resume: bool = False, prompt: str = "",
+                 precision: str = ""):
+        self.tasks, self.out, self.prompt, self.precision = tasks, out, prompt, precision
         self.votes: dict = {}
         self.health: dict[str, Health] = {}
         self.predictions_path = out / "predictions.jsonl"
@@ -147,6 +149,7 @@ class RunRecords:
             vote_margin=min(margins) if margins else 0,
             placeholders=sum(1 for t, _ in placeholders if t == task_id),
             seconds=round(time.monotonic() - job.started, 2), notes=job.notes, prompt=self.prompt,
+            precision=self.precision,
             error_log=ERRORS_LOG if outcome.traceback else "", ttft_losses=[round(x, 5) for x in result.losses])
         self.health[task_id] = health
         self._write_health()
@@ -167,7 +170,7 @@ def health_table(path: str | Path) -> str:
     """The health report as a Markdown table (the notebook prints it at the end)."""
     rows = [dataclasses.asdict(h) for h in read_health(path)]
     cols = ["task_id", "ttft_status", "ttft_steps", "first_loss", "last_loss", "weights", "valid", "unparseable",
-            "too_long", "vote_margin", "placeholders", "seconds", "ttft_reason", "notes", "error_log"]
+            "too_long", "vote_margin", "placeholders", "seconds", "precision", "ttft_reason", "notes", "error_log"]
 
     def cell(v):
         return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))

@@ -22,8 +22,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from arc24.files import write_json_atomic
-from arc24.solving.config import Prompt, SolveConfig, resolve_prompt
+from arc24.solving.config import SolveConfig, resolve_prompt
 from arc24.solving.records import ERRORS_LOG, WEIGHTS, RunRecords, failed_outcome
+from arc24.solving.task_solver import SolverSetup
 
 
 class Schedule:
@@ -62,12 +63,31 @@ def task_timeout_seconds(config: SolveConfig, schedule: Schedule, n_workers: int
     return 3 * n_workers * (schedule.deadline - schedule.start) / max(schedule.n_tasks, 1)
 
 
-def _make_runner(config: SolveConfig, prompt: Prompt, scratch: Path, backend_name: str, devices: list, out: Path):
+def solve_precision(config: SolveConfig) -> tuple[str, str]:
+    """(the precision of the base weights, a note when it is not what "auto" would hope for).
+
+    bf16 where the device computes it natively (fast, half the memory); fp32 elsewhere, said
+    aloud. fp16 is not used for solving: fine-tuning in fp16 needs a gradient scaler.
+    """
+    import torch
+
+    from arc24.models import resolve_precision
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    precision = resolve_precision(config.precision, device)
+    if precision == "fp16":
+        return "fp32", "this GPU has no bf16; fine-tuning and predicting in fp32"
+    if precision == "fp32" and config.precision == "auto" and device == "cpu":
+        return "fp32", "this CPU has no native bf16; fine-tuning and predicting in fp32"
+    return precision, ""
+
+
+def _make_runner(setup: SolverSetup, devices: list, out: Path):
     from arc24.solving.workers import InProcessRunner, WorkerPool
 
-    if config.in_process:
-        return InProcessRunner(config, prompt, scratch, backend_name)
-    return WorkerPool(config, prompt, scratch, backend_name, devices, errors_log=out / ERRORS_LOG)
+    if setup.config.in_process:
+        return InProcessRunner(setup)
+    return WorkerPool(setup, devices, errors_log=out / ERRORS_LOG)
 
 
 def solve(config: SolveConfig, progress: bool = True) -> dict:
@@ -79,6 +99,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
 
     config.check()
     prompt = resolve_prompt(config)
+    precision, precision_note = solve_precision(config)
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tasks = load_tasks(config.challenges, config.solutions)
@@ -92,10 +113,11 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
             require_manifest(config.adapter)
     backend_name = resolve_backend_name(config.backend)
     scratch = Path(config.scratch_dir or out / "scratch")
-    records = RunRecords(tasks, out, {**resume_settings(config), "prompt": asdict(prompt)}, config.resume,
-                         prompt=prompt.describe())
+    settings = {**resume_settings(config), "prompt": asdict(prompt), "resolved_precision": precision}
+    records = RunRecords(tasks, out, settings, config.resume, prompt=prompt.describe(), precision=precision)
     print(f"[arc24 solve] prompt: {prompt.describe()}; test-time fine-tuning: "
-          + ("the trained adapter" if config.ttft.lora == "continue" else f"a new LoRA of rank {config.ttft.lora_rank}"))
+          + ("the trained adapter" if config.ttft.lora == "continue" else f"a new LoRA of rank {config.ttft.lora_rank}")
+          + f"; precision: {precision}" + (f" ({precision_note})" if precision_note else ""))
     if records.health:
         print(f"[arc24 solve] resuming in {out}: {len(records.health)} of {len(tasks)} tasks done before")
     queue = [task for task_id, task in tasks.items() if task_id not in records.health]
@@ -120,7 +142,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
         bar.update(1)
         bar.set_postfix(task=health.task_id, weights=health.weights)
 
-    runner = _make_runner(config, prompt, scratch, backend_name, devices, out)
+    runner = _make_runner(SolverSetup(config, prompt, precision, backend_name, scratch), devices, out)
     try:
         runner.run(next_job, on_done)
     finally:
@@ -136,6 +158,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
                "predictions": str(records.predictions_path), "backend": backend_name,
                "weights": {w: sum(h.weights == w for h in health) for w in WEIGHTS},
                "prompt": asdict(prompt), "ttft_lora": config.ttft.lora,
+               "precision": precision, "precision_note": precision_note,
                "ttft_failed": [h.task_id for h in health if h.ttft_status == "failed"],
                "abandoned": [h.task_id for h in health if h.ttft_status in ("abandoned", "died")],
                "not_started": [h.task_id for h in health if h.ttft_status == "not started"],

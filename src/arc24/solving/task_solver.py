@@ -21,12 +21,24 @@ from __future__ import annotations
 
 import shutil
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from arc24.config import ConfigError
 from arc24.data.task import Task
 from arc24.solving.config import Prompt, SolveConfig
 from arc24.solving.records import TaskOutcome, TTFTResult
+
+
+@dataclass(frozen=True)
+class SolverSetup:
+    """What every TaskSolver is built from, resolved once by the supervisor before any worker starts."""
+
+    config: SolveConfig
+    prompt: Prompt
+    precision: str  # fp32 or bf16: the dtype of the base weights (LoRA weights and optimizer stay fp32)
+    backend: str  # transformers or vllm
+    scratch: Path  # where vLLM's per-task adapters are saved
 
 
 def task_seed(seed: int, task_id: str) -> int:
@@ -37,7 +49,7 @@ def task_seed(seed: int, task_id: str) -> int:
 class TaskSolver:
     """Holds the model; `solve_task` fine-tunes it on a task, predicts, and restores it."""
 
-    def __init__(self, config: SolveConfig, prompt: Prompt, scratch: str | Path, backend_name: str = "transformers"):
+    def __init__(self, setup: SolverSetup):
         import torch
 
         from arc24.data.contract import tokenizer_fingerprint
@@ -45,16 +57,15 @@ class TaskSolver:
         from arc24.solving.inference import TransformersBackend, max_answer_tokens
         from arc24.solving.ttft import TaskFineTuner
 
+        config, prompt, backend_name = setup.config, setup.prompt, setup.backend
         self.config, self.prompt = config, prompt
-        self.scratch = Path(scratch)
+        self.scratch = Path(setup.scratch)
         self.backend_name = backend_name
         self.tokenizer = load_tokenizer(config.model, padding_side="left")
         if prompt.tokenizer and tokenizer_fingerprint(self.tokenizer) != prompt.tokenizer:
             raise ConfigError(f"the tokenizer of {config.model} is not the one the model was trained with "
                              f"({prompt.source} records another vocabulary); use the model it was trained on")
-        # bf16 on a GPU that has it; otherwise fp32, as fine-tuning in fp16 would need a gradient scaler.
-        bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-        model = load_model(config.model, precision="bf16" if bf16 else "fp32")  # on the GPU when there is one
+        model = load_model(config.model, precision=setup.precision)  # on the GPU when there is one
         self.fallback = "base"
         if config.adapter:
             from peft import PeftModel

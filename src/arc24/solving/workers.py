@@ -30,6 +30,7 @@ from multiprocessing.connection import wait
 from arc24.config import ConfigError
 from arc24.data.task import Task
 from arc24.solving.records import TaskOutcome, failed_outcome
+from arc24.solving.task_solver import SolverSetup
 
 STARTUP_TIMEOUT = 30 * 60  # loading a model and starting an inference engine takes minutes at most
 
@@ -62,10 +63,10 @@ def crashed_outcome(task_id: str, exc: BaseException) -> TaskOutcome:
 class InProcessRunner:
     """Solves tasks in this process (no isolation: a hung task hangs the run)."""
 
-    def __init__(self, config, prompt, scratch, backend_name: str):
+    def __init__(self, setup: SolverSetup):
         from arc24.solving.task_solver import TaskSolver
 
-        self.solver = TaskSolver(config, prompt, scratch, backend_name)
+        self.solver = TaskSolver(setup)
 
     def run(self, next_job: NextJob, on_done: OnDone) -> None:
         while (job := next_job()) is not None:
@@ -92,7 +93,7 @@ def _exit_with(parent_pid: int) -> None:
             os._exit(1)
 
 
-def _worker_main(conn, config, prompt, scratch, backend_name: str, threads: int, parent_pid: int) -> None:
+def _worker_main(conn, setup: SolverSetup, threads: int, parent_pid: int) -> None:
     """A worker process: load the solver once, then solve the tasks it is sent until told to stop."""
     import threading
 
@@ -105,7 +106,7 @@ def _worker_main(conn, config, prompt, scratch, backend_name: str, threads: int,
 
         if threads:
             torch.set_num_threads(threads)
-        solver = TaskSolver(config, prompt, scratch, backend_name)
+        solver = TaskSolver(setup)
     except BaseException as exc:  # noqa: BLE001 - whatever stops loading is reported to the supervisor
         conn.send(("fatal", str(exc) if isinstance(exc, ConfigError) else one_line(exc),
                    isinstance(exc, ConfigError), traceback.format_exc()))
@@ -186,9 +187,8 @@ def worker_devices(requested: int) -> list[str | None]:
 class WorkerPool:
     """Worker processes solving tasks from one queue, each task under a deadline."""
 
-    def __init__(self, config, prompt, scratch, backend_name: str, devices: list[str | None], log=print,
-                  errors_log=None):
-        self.args = (config, prompt, scratch, backend_name)
+    def __init__(self, setup: SolverSetup, devices: list[str | None], log=print, errors_log=None):
+        self.args = (setup,)
         self.errors_log = errors_log  # where a worker's traceback goes when it cannot load the model
         cpu_workers = sum(d is None for d in devices)
         # CPU workers share the cores; oversubscribed threads make generation many times slower.

@@ -31,7 +31,7 @@ from arc24.data.prompts import IGNORE_INDEX
 from arc24.data.stream import SampleStream, length_report
 from arc24.data.tasks import DatasetMix
 from arc24.files import require_same_settings
-from arc24.models import load_tokenizer, resolve_model, resolve_precision, torch_dtype
+from arc24.models import autocast, load_tokenizer, resolve_model, resolve_precision, torch_dtype
 from arc24.training import checkpoints
 from arc24.training.batching import LossModel, collate
 from arc24.training.config import TrainConfig
@@ -287,17 +287,11 @@ def _flatten(settings: dict, prefix: str = "") -> dict:
     return flat
 
 
-def _autocast(device: torch.device, precision: str):
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch_dtype(precision))
-
-
 def _evaluate(model: LossModel, batches: list[dict], device, precision) -> float:
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
-    with torch.no_grad(), _autocast(device, precision):
+    with torch.no_grad(), autocast(precision, device):
         for batch in batches:
             n = _labelled(batch)
             batch = {k: v.to(device) for k, v in batch.items()}
@@ -422,7 +416,7 @@ def train(config: TrainConfig, progress: bool = True, stop_at: int | None = None
                     sync = k == len(micro) - 1 or procs.world == 1
                     ctx = runner.no_sync() if not sync and hasattr(runner, "no_sync") else contextlib.nullcontext()
                     with ctx:
-                        with _autocast(device, precision):
+                        with autocast(precision, device):
                             mean = runner(**batch)
                         # Token-weighted over the whole global batch; DDP averages gradients over ranks.
                         scaled = mean * (n * procs.world / max(labelled, 1))
