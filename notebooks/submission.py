@@ -22,6 +22,7 @@
 # %% tags=["parameters"]
 # Every setting of arc24 solve (SolveConfig in src/arc24/solving/config.py); a nested setting is
 # written with its section's name and an underscore (ttft.steps is ttft_steps). Empty text: unset.
+profile = ""  # "new-lora" or "continue-adapter": its values for the settings left at their defaults
 challenges = ""  # empty: the competition's test challenges under /kaggle/input
 solutions = ""  # validation runs: score against these at the end
 out_dir = "."

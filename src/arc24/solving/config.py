@@ -40,8 +40,21 @@ class TTFTSettings:
     memory_limit_gb: float = 0.0  # 0: none; a cap to make out-of-memory happen for real in tests
 
 
+# Named recipes for test-time fine-tuning and prediction, chosen by benchmark (README, "Profiles").
+# A profile fills in the settings left at their defaults; a setting given explicitly wins.
+PROFILES: dict[str, dict[str, object]] = {
+    # A new LoRA per task on a base model without ARC training (the embedded SmolLM2 on a CPU).
+    "new-lora": {"ttft.lora": "new", "ttft.lora_rank": 16, "ttft.steps": 40, "ttft.learning_rate": 2e-3,
+                 "ttft.lr_scheduler": "constant", "n_views": 8},
+    # Continuing a trained adapter: the 2024 reference recipe.
+    "continue-adapter": {"ttft.lora": "continue", "ttft.steps": 300, "ttft.learning_rate": 8e-5,
+                         "ttft.lr_scheduler": "linear", "n_views": 96},
+}
+
+
 @dataclass
 class SolveConfig:
+    profile: str = ""  # a name in PROFILES: its values for the settings left at their defaults
     challenges: str = ""  # empty: the competition's test challenges under /kaggle/input (notebook only)
     solutions: str | None = None  # validation runs: score at the end
     out_dir: str = "."
@@ -73,11 +86,26 @@ class SolveConfig:
     scratch_dir: str = ""  # test-time fine-tuned adapters for vLLM; empty: OUT_DIR/scratch
     resume: bool = False  # keep the tasks an interrupted run in OUT_DIR finished (same settings only)
 
+    def with_profile(self) -> SolveConfig:
+        """A copy with the profile's values in the settings still at their defaults."""
+        if not self.profile:
+            return self
+        if self.profile not in PROFILES:
+            raise ConfigError(f"profile: unknown {self.profile!r}; choose one of {', '.join(PROFILES)}")
+        data, defaults = dataclasses.asdict(self), dataclasses.asdict(SolveConfig())
+        for dotted, value in PROFILES[self.profile].items():
+            section, _, name = dotted.rpartition(".")
+            node, default = (data[section], defaults[section][name]) if section else (data, defaults[name])
+            if node[name] == default:
+                node[name] = value
+        return from_dict(SolveConfig, data)
+
     def check(self) -> None:
         """Settings problems that need no file or model, raised before any work starts."""
         if self.ttft.lora == "continue" and not self.adapter:
             raise ConfigError("ttft.lora=continue needs a trained adapter (adapter=FOLDER); without one, set "
-                              "ttft.lora=new for a new LoRA of rank ttft.lora_rank on the base model")
+                              "ttft.lora=new for a new LoRA of rank ttft.lora_rank on the base model "
+                              "(or profile=new-lora, its tuned recipe)")
         if self.ttft.lora == "new" and self.ttft.lora_rank < 1:
             raise ConfigError(f"ttft.lora_rank: a new LoRA needs a rank >= 1, got {self.ttft.lora_rank}")
         for name in ("n_views", "batch_size"):

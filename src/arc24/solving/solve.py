@@ -97,6 +97,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
     from arc24.solving.inference import resolve_backend_name
     from arc24.solving.workers import Job, worker_devices
 
+    config = config.with_profile()
     config.check()
     prompt = resolve_prompt(config)
     precision, precision_note = solve_precision(config)
@@ -157,7 +158,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
                "solutions": str(out / "solutions.json") if (out / "solutions.json").exists() else None,
                "predictions": str(records.predictions_path), "backend": backend_name,
                "weights": {w: sum(h.weights == w for h in health) for w in WEIGHTS},
-               "prompt": asdict(prompt), "ttft_lora": config.ttft.lora,
+               "prompt": asdict(prompt), "profile": config.profile, "ttft_lora": config.ttft.lora,
                "precision": precision, "precision_note": precision_note,
                "ttft_failed": [h.task_id for h in health if h.ttft_status == "failed"],
                "abandoned": [h.task_id for h in health if h.ttft_status in ("abandoned", "died")],

@@ -1,0 +1,173 @@
+"""`arc24 bench SUITE`: the solve pipeline on a named suite of tasks with known outputs, measured.
+
+A suite is a file in `suites/`, versioned by its name: either the tasks themselves with their
+test outputs inline (`one-rule-v1`), or a list of task ids per source in the shared ARC data
+(`real-small-v1`, made by tools/make_real_small.py; the paths are relative to --data).
+
+The run folder gets the suite's tasks as challenges.json + solutions.json, everything `solve`
+writes, and then:
+- `bench.json`: the suite, the settings, the machine, the commit, the ARC score, the pass_n and
+  vote_2 means (scoring.prediction_metrics) and one row per task (solved, pass_n, vote_2, seconds);
+- `bench.md`: the same as a table;
+- `solved/` and `missed/`: a PNG per task with its attempts (a task is solved when all its test
+  outputs are).
+
+The defaults suit a CPU: the embedded SmolLM2, a new LoRA per task, few steps and views; `--set`
+changes any SolveConfig setting. Runs resume: the same command again keeps the tasks already
+done (solve's `resume`), and a run with other settings in the same folder is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from arc24.config import ConfigError, load_config
+from arc24.data.tasks import load_tasks, select_tasks
+from arc24.evaluation.render import render_task
+from arc24.evaluation.scoring import prediction_metrics, read_submission, score_submission
+from arc24.files import read_json, write_atomic, write_json_atomic
+from arc24.solving.config import SolveConfig
+from arc24.solving.inference import read_predictions
+from arc24.solving.records import read_health
+
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
+REPO = Path(__file__).resolve().parents[3]
+
+# What a CPU can run over a whole suite in well under an hour. 12 steps at lr 1e-3 are what
+# `arc24 demo` uses; 200 new tokens hold the longest answer of both suites (143 tokens), so a
+# model that never closes its grid costs 200 tokens per view, not a 30x30 grid's 1,039.
+CPU_BENCH = ["model=embedded", "ttft.lora=new", "ttft.steps=12", "ttft.learning_rate=1e-3", "n_views=8",
+             "max_new_tokens=200", "resume=true"]
+# Settings the bench sets itself.
+OWN = {"challenges": "the suite", "solutions": "the suite", "task_ids": "--tasks", "out_dir": "--out"}
+
+
+def suite_names() -> list[str]:
+    return sorted(p.stem for p in SUITES_DIR.glob("*.json"))
+
+
+def check_suite(name: str) -> Path:
+    if name not in suite_names():
+        raise ConfigError(f"unknown suite {name!r} (known: {', '.join(suite_names())})")
+    return SUITES_DIR / f"{name}.json"
+
+
+def load_suite(name: str, data_dir: str | os.PathLike) -> tuple[dict, dict[str, str]]:
+    """The suite's tasks with their test outputs, in suite order, and the source of each task."""
+    path = check_suite(name)
+    suite = read_json(path, "suite")
+    if "sources" not in suite:  # the tasks themselves
+        tasks = load_tasks(path)
+        return tasks, {task_id: name for task_id in tasks}
+    tasks, sources = {}, {}
+    for source in suite["sources"]:
+        files = [Path(data_dir) / f for f in (source["challenges"], source["solutions"]) if f]
+        for f in files:
+            if not f.exists():
+                raise ConfigError(f"{f}: not found; suite {name} takes its tasks from the shared ARC data "
+                                  f"(--data DIR, the folder with {source['challenges'].split('/')[0]}/)")
+        chosen = select_tasks(load_tasks(*files), source["task_ids"])
+        tasks.update(chosen)
+        sources.update({task_id: source["source"] for task_id in chosen})
+    return tasks, sources
+
+
+def bench_config(sets: list[str], out: Path) -> SolveConfig:
+    """SolveConfig from the CPU defaults and the --set overrides; the tasks and the folder are the bench's."""
+    for item in sets:
+        key = item.split("=", 1)[0].strip()
+        if key in OWN:
+            raise ConfigError(f"--set {key}: the bench sets it from {OWN[key]}")
+    config = load_config(SolveConfig, None, CPU_BENCH + list(sets))
+    config.challenges, config.solutions, config.out_dir = str(out / "challenges.json"), str(out / "solutions.json"), str(out)
+    config.check()
+    return config
+
+
+def machine() -> dict:
+    import torch
+
+    return {"platform": platform.platform(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def git_commit() -> str | None:
+    """The checkout's commit, with -dirty when it has changes; None outside a git checkout."""
+    try:
+        done = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=40"], cwd=REPO,
+                              capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def bench(suite: str, sets: list[str], out: str | os.PathLike | None = None, data: str | os.PathLike = "",
+          n_tasks: int | None = None, progress: bool = True) -> dict:
+    from arc24.solving.solve import solve
+
+    check_suite(suite)
+    out = Path(out or Path("runs") / "bench" / suite).resolve()  # absolute: the same folder, the same settings
+    config = bench_config(sets, out)
+    if n_tasks is not None and n_tasks < 1:
+        raise ConfigError(f"--tasks: must be >= 1, got {n_tasks}")
+    tasks, sources = load_suite(suite, data)
+    tasks = dict(list(tasks.items())[:n_tasks])
+    # solve writes these two files again, the same, from what it loaded: they are the run's record of its tasks
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic({t: task.to_json(with_test_outputs=False) for t, task in tasks.items()}, config.challenges)
+    write_json_atomic({t: [p.output.tolist() for p in task.test] for t, task in tasks.items()}, config.solutions)
+    began = time.monotonic()
+    solve(config, progress=progress)
+    wall = time.monotonic() - began
+    return report(suite, tasks, sources, config, sets, wall)
+
+
+def report(suite: str, tasks: dict, sources: dict, config: SolveConfig, sets: list[str], wall: float) -> dict:
+    """bench.json, bench.md and the PNGs of a finished run, from the files solve wrote."""
+    out = Path(config.out_dir)
+    submission = read_submission(out / "submission.json")
+    score = score_submission(submission, tasks)
+    metrics = prediction_metrics(read_predictions(out / "predictions.jsonl"), tasks)
+    health = {h.task_id: h for h in read_health(out / "health.json")}
+    rows = [{"task_id": t, "source": sources[t], "solved": score.per_task[t]["score"] == 1.0,
+             "score": score.per_task[t]["score"], "pass_n": metrics["per_task"][t]["pass_n"],
+             "vote_2": metrics["per_task"][t]["vote_2"], "seconds": health[t].seconds, "weights": health[t].weights}
+            for t in tasks]
+    result = {"suite": suite, "tasks": len(rows), "settings": asdict(config), "overrides": CPU_BENCH + list(sets),
+              "machine": machine(), "commit": git_commit(), "wall_seconds": round(wall, 1),
+              "seconds_per_task": round(sum(r["seconds"] for r in rows) / len(rows), 2),
+              "score": score.score, "pass_n": metrics["pass_n"], "vote_2": metrics["vote_2"], "per_task": rows}
+    write_json_atomic(result, out / "bench.json", indent=1)
+    table = markdown(result)
+    write_atomic(out / "bench.md", lambda tmp: tmp.write_text(table, encoding="utf-8"))
+    # drawn afresh each time: an earlier, longer run of this folder may have left other tasks' pictures
+    for row in rows:
+        for folder in ("solved", "missed"):
+            (out / folder / f"{row['task_id']}.png").unlink(missing_ok=True)
+        folder = out / ("solved" if row["solved"] else "missed")
+        render_task(tasks[row["task_id"]], folder / f"{row['task_id']}.png", attempts=submission.get(row["task_id"]),
+                    title=f"{row['task_id']} ({row['source']})")
+    summary = {k: result[k] for k in ("suite", "tasks", "score", "pass_n", "vote_2", "seconds_per_task",
+                                      "wall_seconds", "commit")}
+    return {**result, "table": table, "summary": {**summary, "out": str(out)}}
+
+
+def markdown(result: dict) -> str:
+    lines = [f"# {result['suite']}: score {result['score']:.3f}, pass_n {result['pass_n']:.3f}, "
+             f"vote_2 {result['vote_2']:.3f} over {result['tasks']} tasks",
+             "",
+             f"{result['seconds_per_task']} s per task, {result['wall_seconds']} s wall; "
+             f"{result['machine']['platform']}, {result['machine']['cores']} cores; commit {result['commit']}",
+             f"settings: {' '.join(result['overrides'])}",
+             "",
+             "| task | source | solved | pass_n | vote_2 | seconds | weights |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['task_id']} | {r['source']} | {'yes' if r['solved'] else 'no'} | {r['pass_n']:.2f} | "
+              f"{r['vote_2']:.2f} | {r['seconds']:.1f} | {r['weights']} |" for r in result["per_task"]]
+    return "\n".join(lines) + "\n"
