@@ -185,6 +185,18 @@ def cmd_sweep(args) -> int:
     return EXIT_PROBLEMS if summary["failed"] else 0
 
 
+def cmd_bench(args) -> int:
+    """The solve pipeline on a named benchmark suite; bench.json, bench.md and PNGs in the run folder."""
+    import json
+
+    from arc24.evaluation.bench import bench
+
+    result = bench(args.suite, args.set, args.data, out=args.out, n_tasks=args.tasks)
+    print(result["table"])
+    print(json.dumps(result["summary"]))
+    return 0
+
+
 def cmd_compare(args) -> int:
     from arc24.sweeps.report import compare_runs
 
@@ -321,6 +333,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebook", help=argparse.SUPPRESS)  # tests: another notebook with a parameters cell
     p.add_argument("--no-progress", action="store_true", help="no progress bars (the per-run lines stay)")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("bench", help="the solve pipeline on a benchmark suite: score, pass_n, vote_2, seconds, PNGs",
+                       description="Solve a named suite of tasks with known outputs (one-rule-v1: 28 tasks of one "
+                                   "simple rule each; real-small-v1: 40 real tasks with the smallest grids) with "
+                                   "defaults for a CPU (the embedded model and profile=new-lora: a new LoRA per "
+                                   "task, 40 steps, 8 views), then write bench.json, bench.md and a PNG per task "
+                                   "in solved/ or missed/. The same command again continues the run and keeps the "
+                                   "tasks it finished.")
+    p.add_argument("suite", help="one-rule-v1 or real-small-v1 (src/arc24/evaluation/suites/)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a SolveConfig setting, e.g. --set ttft.steps=12 --set n_views=4 (repeatable)")
+    p.add_argument("--out", help="the run folder (default runs/bench/SUITE)")
+    p.add_argument("--data", default=str(_default_data_dir()), help="the shared data folder, for real-small-v1")
+    p.add_argument("--tasks", type=int, metavar="N", help="only the first N tasks of the suite")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("compare", help="draw the tasks whose result changed between two sweep runs",
                        description="One PNG per task whose solved test outputs differ between two run folders "

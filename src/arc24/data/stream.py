@@ -1,9 +1,9 @@
 """The training sample stream: sample `i` is a pure function of (seed, i, dataset mix, settings).
 
-Every random choice for sample i (task, prompt task, problem augmentation, augmentation) comes
-from a generator seeded with (seed, i, fingerprint), so generating sample 1,000,000 costs the
-same as sample 0, and a resumed run continues at exactly the sample it would have seen without
-replaying the ones before.
+Every random choice for sample i (task, and for an RE-ARC example pool the examples that make
+it, prompt task, problem augmentation, augmentation) comes from a generator seeded with
+(seed, i, fingerprint), so generating sample 1,000,000 costs the same as sample 0, and a resumed
+run continues at exactly the sample it would have seen without replaying the ones before.
 """
 
 from __future__ import annotations

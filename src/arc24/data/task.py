@@ -1,4 +1,8 @@
-"""The in-memory ARC task: grids are 2-D numpy integer arrays, pairs hold an input and maybe an output."""
+"""The in-memory ARC task: grids are 2-D numpy integer arrays, pairs hold an input and maybe an output.
+
+An `ExamplePool` (RE-ARC) holds examples of one task's transformation with no train/test split;
+training draws a `Task` from it afresh for every sample.
+"""
 
 from __future__ import annotations
 
@@ -68,3 +72,25 @@ class Task:
             "train": [pair(p, True) for p in self.train],
             "test": [pair(p, with_test_outputs) for p in self.test],
         }
+
+
+# Most ARC tasks show 2 to 5 train pairs, so a task drawn from a pool shows as many.
+MIN_DRAWN_TRAIN = 2
+MAX_DRAWN_TRAIN = 5
+
+
+@dataclass(frozen=True)
+class ExamplePool:
+    id: str
+    examples: list[Pair]  # every one with its output; at least 2, so that a task can be drawn
+    source: str = field(default="", compare=False)  # the file it came from, for messages
+
+    def draw_task(self, rng: np.random.Generator) -> Task:
+        """A task of 2-5 examples as train pairs and one more as the test pair, all distinct, chosen with RNG.
+
+        Every choice comes from RNG, so a training sample seeded by its index stays a pure function of it.
+        """
+        n = len(self.examples)
+        n_train = int(rng.integers(min(MIN_DRAWN_TRAIN, n - 1), min(MAX_DRAWN_TRAIN, n - 1) + 1))
+        chosen = [self.examples[i] for i in rng.choice(n, size=n_train + 1, replace=False)]
+        return Task(self.id, chosen[:-1], chosen[-1:], source=self.source)

@@ -1,12 +1,16 @@
 """Reading ARC task files, validating them, choosing tasks and mixing datasets for training.
 
-Three layouts are read:
+Four layouts are read:
 - a Kaggle challenges file (``task_id -> {"train": [...], "test": [{"input"}]}``), with an
   optional solutions file (``task_id -> [test output grid, ...]``);
 - a single file with test outputs inline (ConceptARC), which is the same mapping;
 - a folder of one-task-per-file JSON (ARC-AGI-1/2 original layout), task id = file stem.
   Only the folder itself is read, not its subfolders, so that e.g. ``training/`` and
-  ``evaluation/`` are never mixed by accident.
+  ``evaluation/`` are never mixed by accident;
+- RE-ARC's layout: a folder of ``<task_id>.json`` files each holding a JSON list of
+  ``{"input", "output"}`` examples with no train/test split. These are read as `ExamplePool`s,
+  not tasks (``read_examples``), and serve only as training data, which draws a task from a
+  pool for every sample. ``read_dataset`` reads either kind, telling them apart by the layout.
 
 Bad data never raises from ``read_tasks``: every problem is collected with enough context
 (file, task, pair) to fix it, and a task with any problem is left out of the result.
@@ -27,7 +31,7 @@ from typing import TextIO
 
 import numpy as np
 
-from arc24.data.task import MAX_SIDE, N_COLOURS, Pair, Task, as_grid, grids_equal
+from arc24.data.task import MAX_SIDE, N_COLOURS, ExamplePool, Pair, Task, as_grid, grids_equal
 from arc24.files import load_json
 
 
@@ -60,8 +64,12 @@ def read_tasks(path: str | os.PathLike, solutions: str | os.PathLike | None = No
     """
     path_str = os.fspath(path)
     problems: list[Problem] = []
+    if _in_example_layout(path_str):
+        # One problem, not one per file: the whole dataset is of the wrong kind for this use.
+        return {}, [Problem(path_str, None, None, "a list of examples (RE-ARC's layout), not tasks with "
+                            '"train" and "test": such data can only be a training dataset')]
     if os.path.isdir(path_str):
-        raw_tasks = _read_folder(path_str, problems)
+        raw_tasks = _read_task_folder(path_str, problems)
     else:
         raw_tasks = _read_collection(path_str, problems)
     if raw_tasks is None:
@@ -98,10 +106,66 @@ def read_tasks(path: str | os.PathLike, solutions: str | os.PathLike | None = No
 
 def load_tasks(path: str | os.PathLike, solutions: str | os.PathLike | None = None) -> dict[str, Task]:
     """Like read_tasks, but any problem at all is an error: training on half a dataset is worse than stopping."""
-    tasks, problems = read_tasks(path, solutions)
+    return _all_or_error(*read_tasks(path, solutions))
+
+
+def read_examples(path: str | os.PathLike) -> tuple[dict[str, ExamplePool], list[Problem]]:
+    """Every valid example pool in PATH (RE-ARC's layout: a folder of ``<task_id>.json`` files, or
+    one such file, each a JSON list of examples) and every problem found, as read_tasks does."""
+    path_str = os.fspath(path)
+    problems: list[Problem] = []
+    if os.path.isdir(path_str):
+        raw_pools = _read_folder(path_str, problems)
+    else:
+        data = _read_json(path_str, problems)
+        raw_pools = None if data is None else {Path(path_str).stem: (path_str, data)}
+    pools: dict[str, ExamplePool] = {}
+    for task_id, (file, raw) in (raw_pools or {}).items():
+        pool = _parse_pool(raw, file, task_id, problems)
+        if pool is not None:
+            pools[task_id] = pool
+    return pools, problems
+
+
+def read_dataset(path: str | os.PathLike, solutions: str | os.PathLike | None = None,
+                 ) -> tuple[dict[str, Task] | dict[str, ExamplePool], list[Problem]]:
+    """The tasks in PATH (read_tasks), or its example pools when PATH is in RE-ARC's layout (read_examples)."""
+    if not _in_example_layout(os.fspath(path)):
+        return read_tasks(path, solutions)
+    pools, problems = read_examples(path)
+    if solutions is not None:
+        problems.append(Problem(os.fspath(solutions), None, None,
+                                f"a solutions file does not go with {os.fspath(path)}: its examples hold their outputs"))
+    return pools, problems
+
+
+def load_dataset(path: str | os.PathLike, solutions: str | os.PathLike | None = None,
+                 ) -> dict[str, Task] | dict[str, ExamplePool]:
+    """Like read_dataset, but any problem at all is an error (see load_tasks)."""
+    return _all_or_error(*read_dataset(path, solutions))
+
+
+def _all_or_error(items: dict, problems: list[Problem]) -> dict:
     if problems:
         raise DataError(problems)
-    return tasks
+    return items
+
+
+def _in_example_layout(path: str) -> bool:
+    """Whether PATH is in RE-ARC's layout: its JSON (for a folder, its first file's) is a list, where a
+    task file or a file of tasks is an object. Only the first characters are read: this decides how
+    to read a dataset, before reading it."""
+    if os.path.isdir(path):
+        names = _json_names(path)
+        if not names:
+            return False
+        path = os.path.join(path, names[0])
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1024)
+    except OSError:
+        return False  # the reader that follows reports it
+    return head.lstrip(b" \t\r\n").startswith(b"[")
 
 
 def _read_json(file: str, problems: list[Problem]):
@@ -150,8 +214,13 @@ def _read_collection(file: str, problems: list[Problem]) -> dict[str, tuple[str,
     return {task_id: (file, raw) for task_id, raw in data.items() if task_id not in _duplicates(data)}
 
 
+def _json_names(folder: str) -> list[str]:
+    return sorted(n for n in os.listdir(folder) if n.endswith(".json") and not n.startswith("."))
+
+
 def _read_folder(folder: str, problems: list[Problem]) -> dict[str, tuple[str, object]] | None:
-    names = sorted(n for n in os.listdir(folder) if n.endswith(".json") and not n.startswith("."))
+    """(file, parsed JSON) of every readable .json file in FOLDER by task id (the file name's stem)."""
+    names = _json_names(folder)
     if not names:
         subfolders = sorted(n for n in os.listdir(folder) if os.path.isdir(os.path.join(folder, n)))
         hint = f" (subfolders are not read; pass one of: {', '.join(subfolders)})" if subfolders else ""
@@ -166,12 +235,19 @@ def _read_folder(folder: str, problems: list[Problem]) -> dict[str, tuple[str, o
         # The id is known from the file name, so a broken file is this task's problem.
         for p in file_problems:
             problems.append(Problem(p.file, task_id, p.where, p.message))
-        if data is None:
-            continue
+        if data is not None:
+            raw_tasks[task_id] = (file, data)
+    return raw_tasks
+
+
+def _read_task_folder(folder: str, problems: list[Problem]) -> dict[str, tuple[str, object]] | None:
+    raw_tasks = _read_folder(folder, problems)
+    if raw_tasks is None:
+        return None
+    for task_id, (file, data) in list(raw_tasks.items()):
         if isinstance(data, dict) and "train" not in data and "test" not in data:
             problems.append(Problem(file, task_id, None, 'not a single task (no "train" or "test"); pass a file of many tasks by itself'))
-            continue
-        raw_tasks[task_id] = (file, data)
+            del raw_tasks[task_id]
     return raw_tasks
 
 
@@ -217,6 +293,22 @@ def _parse_task(raw, file: str, task_id: str, problems: list[Problem]) -> Task |
     if len(problems) > n_before:
         return None
     return Task(task_id, pairs["train"], pairs["test"], source=file)
+
+
+def _parse_pool(raw, file: str, task_id: str, problems: list[Problem]) -> ExamplePool | None:
+    def problem(where, message):
+        problems.append(Problem(file, task_id, where, message))
+
+    if not isinstance(raw, list):
+        problem(None, f"is {_kind(raw)}, expected a list of examples (RE-ARC's layout)")
+        return None
+    n_before = len(problems)
+    examples = [_parse_pair(item, True, f"example[{i}]", problem) for i, item in enumerate(raw)]
+    if len(raw) < 2:
+        problem(None, f"{len(raw)} examples; drawing a task takes at least 2 (train pairs and a test pair)")
+    if len(problems) > n_before:
+        return None
+    return ExamplePool(task_id, examples, source=file)
 
 
 def _parse_pair(raw, needs_output: bool, where: str, problem) -> Pair | None:
@@ -331,11 +423,15 @@ def _kind(value) -> str:
 def check_data(path: str | os.PathLike, solutions: str | os.PathLike | None = None, out: TextIO | None = None) -> int:
     """Print every problem and a one-line summary; 0 when the data is clean, 1 otherwise."""
     out = sys.stdout if out is None else out  # looked up at call time so redirection works
-    tasks, problems = read_tasks(path, solutions)
+    items, problems = read_dataset(path, solutions)
     for p in problems:
         print(p, file=out)
-    n_outputs = sum(p.output is not None for t in tasks.values() for p in t.test)
-    print(f"{len(tasks)} tasks, {n_outputs} test outputs, {len(problems)} problems", file=out)
+    if _in_example_layout(os.fspath(path)):
+        # No example is a test pair until a training sample draws one, so the examples are counted.
+        counted = f"{sum(len(pool.examples) for pool in items.values())} examples"
+    else:
+        counted = f"{sum(p.output is not None for t in items.values() for p in t.test)} test outputs"
+    print(f"{len(items)} tasks, {counted}, {len(problems)} problems", file=out)
     return 1 if problems else 0
 
 
@@ -383,8 +479,8 @@ def _default_name(path: str | os.PathLike) -> str:
 class DatasetSpec:
     """One dataset of a mix; also an entry of the training config's data.datasets (hence str: a Path works too)."""
 
-    path: str  # a challenges file, an inline-outputs file or a folder of task files
-    solutions: str | None = None
+    path: str  # a challenges file, an inline-outputs file, a folder of task files or of RE-ARC example lists
+    solutions: str | None = None  # only with a challenges file or a folder of task files
     weight: float = 1.0
     name: str | None = None  # None: from the file or folder name, e.g. "arc-agi_training"
 
@@ -393,18 +489,22 @@ class DatasetSpec:
             object.__setattr__(self, "name", _default_name(self.path))
 
 
+Items = Mapping[str, Task] | Mapping[str, ExamplePool]  # one dataset: tasks, or pools to draw tasks from
+
+
 class DatasetMix:
-    """Several datasets sampled by weight: pick a dataset in proportion to its weight, then a task uniformly."""
+    """Several datasets sampled by weight: pick a dataset in proportion to its weight, then a task
+    uniformly (from an example pool, a task drawn afresh)."""
 
     def __init__(self, specs: Sequence[DatasetSpec]):
         specs = list(specs)
         # Check the cheap things before loading anything.
         self._check([s.name for s in specs], [s.weight for s in specs])
-        self._setup([(s.name, load_tasks(s.path, s.solutions), s.weight) for s in specs])
+        self._setup([(s.name, load_dataset(s.path, s.solutions), s.weight) for s in specs])
 
     @classmethod
-    def from_tasks(cls, datasets: Sequence[tuple[str, Mapping[str, Task], float]]) -> "DatasetMix":
-        """A mix of already loaded datasets, given as (name, tasks, weight)."""
+    def from_tasks(cls, datasets: Sequence[tuple[str, Items, float]]) -> "DatasetMix":
+        """A mix of already loaded datasets, given as (name, tasks or example pools, weight)."""
         mix = cls.__new__(cls)
         cls._check([d[0] for d in datasets], [d[2] for d in datasets])
         mix._setup(list(datasets))
@@ -421,7 +521,7 @@ class DatasetMix:
         if repeated:
             raise ValueError(f"dataset names must be unique, repeated: {', '.join(repeated)} (set name= on the specs)")
 
-    def _setup(self, datasets: list[tuple[str, Mapping[str, Task], float]]) -> None:
+    def _setup(self, datasets: list[tuple[str, Items, float]]) -> None:
         for name, tasks, _ in datasets:
             if not tasks:
                 raise ValueError(f"dataset {name!r} has no tasks")
@@ -443,20 +543,34 @@ class DatasetMix:
         """(dataset name, task) chosen with RNG: the same generator state always gives the same answer."""
         i = int(rng.choice(len(self._names), p=self._p))
         ids = self._ids[i]
-        return self._names[i], self._tasks[i][ids[int(rng.integers(len(ids)))]]
+        item = self._tasks[i][ids[int(rng.integers(len(ids)))]]
+        # The draw from a pool uses the same generator, so it too is fixed by the generator's state.
+        return self._names[i], item.draw_task(rng) if isinstance(item, ExamplePool) else item
 
     def pick(self, rng: np.random.Generator) -> Task:
         return self.pick_named(rng)[1]
 
+    def _pool_sizes(self, i: int) -> list[int] | None:
+        """The number of examples of each pool of dataset I (in id order), or None for a dataset of tasks."""
+        items = self._tasks[i]
+        if not isinstance(next(iter(items.values())), ExamplePool):
+            return None
+        return [len(items[task_id].examples) for task_id in self._ids[i]]
+
     def describe(self) -> str:
-        parts = [
-            f"{name} ({len(ids)} tasks, weight {weight:g}, {p:.0%})"
-            for name, ids, weight, p in zip(self._names, self._ids, self._weights, self._p)
-        ]
+        parts = []
+        for i, (name, ids, weight, p) in enumerate(zip(self._names, self._ids, self._weights, self._p)):
+            sizes = self._pool_sizes(i)
+            examples = "" if sizes is None else f" drawn from {sum(sizes)} examples"
+            parts.append(f"{name} ({len(ids)} tasks{examples}, weight {weight:g}, {p:.0%})")
         return f"{len(self)} tasks from {len(parts)} datasets: " + ", ".join(parts)
 
     def fingerprint(self) -> str:
-        """A short stable hash of names, weights and task ids, to tie a sample stream to the mix it came from."""
-        payload = [[name, weight, ids] for name, weight, ids in zip(self._names, self._weights, self._ids)]
+        """A short stable hash of names, weights and task ids (and pool sizes, which the draws depend on),
+        to tie a sample stream to the mix it came from."""
+        payload = []
+        for i, (name, weight, ids) in enumerate(zip(self._names, self._weights, self._ids)):
+            sizes = self._pool_sizes(i)
+            payload.append([name, weight, ids] if sizes is None else [name, weight, ids, sizes])
         text = json.dumps(payload, separators=(",", ":"), ensure_ascii=True)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

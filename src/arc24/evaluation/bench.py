@@ -7,19 +7,20 @@ test outputs inline (`one-rule-v1`), or a list of task ids per source in the sha
 The run folder gets the suite's tasks as challenges.json + solutions.json, everything `solve`
 writes, and then:
 - `bench.json`: the suite, the settings, the machine, the commit, the ARC score, the pass_n and
-  vote_2 means (scoring.prediction_metrics) and one row per task (solved, pass_n, vote_2, seconds);
+  vote_2 means (scoring.prediction_metrics), one row per task (solved, pass_n, vote_2, seconds),
+  the mean of the tasks' seconds and this command's wall seconds (shorter when it resumed a run);
 - `bench.md`: the same as a table;
 - `solved/` and `missed/`: a PNG per task with its attempts (a task is solved when all its test
   outputs are).
 
-The defaults suit a CPU: the embedded SmolLM2, a new LoRA per task, few steps and views; `--set`
-changes any SolveConfig setting. Runs resume: the same command again keeps the tasks already
-done (solve's `resume`), and a run with other settings in the same folder is refused.
+The defaults suit a CPU: the embedded SmolLM2 and the `new-lora` profile (a new LoRA per task,
+40 steps, 8 views); `--set` changes any SolveConfig setting. Runs resume: the same command again
+keeps the tasks already done (solve's `resume`), and a run with other settings in the same
+folder is refused.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
@@ -28,6 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from arc24.config import ConfigError, load_config
+from arc24.data.task import grid_to_list
 from arc24.data.tasks import load_tasks, select_tasks
 from arc24.evaluation.render import render_task
 from arc24.evaluation.scoring import prediction_metrics, read_submission, score_submission
@@ -39,11 +41,11 @@ from arc24.solving.records import read_health
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 REPO = Path(__file__).resolve().parents[3]
 
-# What a CPU can run over a whole suite in well under an hour. 12 steps at lr 1e-3 are what
-# `arc24 demo` uses; 200 new tokens hold the longest answer of both suites (143 tokens), so a
-# model that never closes its grid costs 200 tokens per view, not a 30x30 grid's 1,039.
-CPU_BENCH = ["model=embedded", "ttft.lora=new", "ttft.steps=12", "ttft.learning_rate=1e-3", "n_views=8",
-             "max_new_tokens=200", "resume=true"]
+# The embedded model with the recipe for a new LoRA per task (solving.config.PROFILES), so the
+# bench measures what a user of the CPU would run. 200 new tokens hold the longest answer of both
+# suites (143 tokens): a model that never closes its grid costs 200 tokens per view, not a 30x30
+# grid's 1,039.
+CPU_BENCH = ["model=embedded", "profile=new-lora", "max_new_tokens=200", "resume=true"]
 # Settings the bench sets itself.
 OWN = {"challenges": "the suite", "solutions": "the suite", "task_ids": "--tasks", "out_dir": "--out"}
 
@@ -84,8 +86,9 @@ def bench_config(sets: list[str], out: Path) -> SolveConfig:
         key = item.split("=", 1)[0].strip()
         if key in OWN:
             raise ConfigError(f"--set {key}: the bench sets it from {OWN[key]}")
-    config = load_config(SolveConfig, None, CPU_BENCH + list(sets))
-    config.challenges, config.solutions, config.out_dir = str(out / "challenges.json"), str(out / "solutions.json"), str(out)
+    config = load_config(SolveConfig, None, CPU_BENCH + list(sets)).with_profile()  # as solve will
+    config.challenges, config.solutions = str(out / "challenges.json"), str(out / "solutions.json")
+    config.out_dir = str(out)
     config.check()
     return config
 
@@ -104,15 +107,17 @@ def git_commit() -> str | None:
                               capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
 
 
-def bench(suite: str, sets: list[str], out: str | os.PathLike | None = None, data: str | os.PathLike = "",
+def bench(suite: str, sets: list[str], data: str | os.PathLike, out: str | os.PathLike | None = None,
           n_tasks: int | None = None, progress: bool = True) -> dict:
     from arc24.solving.solve import solve
 
     check_suite(suite)
-    out = Path(out or Path("runs") / "bench" / suite).resolve()  # absolute: the same folder, the same settings
+    out = Path(out or Path("runs") / "bench" / suite).resolve()  # x and ./x: one run in solve's settings
     config = bench_config(sets, out)
     if n_tasks is not None and n_tasks < 1:
         raise ConfigError(f"--tasks: must be >= 1, got {n_tasks}")
@@ -121,7 +126,7 @@ def bench(suite: str, sets: list[str], out: str | os.PathLike | None = None, dat
     # solve writes these two files again, the same, from what it loaded: they are the run's record of its tasks
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic({t: task.to_json(with_test_outputs=False) for t, task in tasks.items()}, config.challenges)
-    write_json_atomic({t: [p.output.tolist() for p in task.test] for t, task in tasks.items()}, config.solutions)
+    write_json_atomic({t: [grid_to_list(p.output) for p in task.test] for t, task in tasks.items()}, config.solutions)
     began = time.monotonic()
     solve(config, progress=progress)
     wall = time.monotonic() - began
@@ -146,10 +151,10 @@ def report(suite: str, tasks: dict, sources: dict, config: SolveConfig, sets: li
     write_json_atomic(result, out / "bench.json", indent=1)
     table = markdown(result)
     write_atomic(out / "bench.md", lambda tmp: tmp.write_text(table, encoding="utf-8"))
-    # drawn afresh each time: an earlier, longer run of this folder may have left other tasks' pictures
+    # the pictures of this report's tasks only: an earlier run in this folder may have had more
+    for old in [*out.glob("solved/*.png"), *out.glob("missed/*.png")]:
+        old.unlink()
     for row in rows:
-        for folder in ("solved", "missed"):
-            (out / folder / f"{row['task_id']}.png").unlink(missing_ok=True)
         folder = out / ("solved" if row["solved"] else "missed")
         render_task(tasks[row["task_id"]], folder / f"{row['task_id']}.png", attempts=submission.get(row["task_id"]),
                     title=f"{row['task_id']} ({row['source']})")

@@ -1,0 +1,106 @@
+"""`arc24 bench`: the suites hold what they promise, a run on the tiny model writes a consistent
+bench.json, bench.md and PNGs, the same command again redoes nothing, and mistakes are one line."""
+
+import json
+import runpy
+from pathlib import Path
+
+import pytest
+from data_paths import SHARED_DATA
+
+from arc24.cli import main
+from arc24.evaluation.bench import CPU_BENCH, load_suite
+
+REPO = Path(__file__).resolve().parents[1]
+SUITES = REPO / "src" / "arc24" / "evaluation" / "suites"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_suites_hold_the_promised_tasks_with_their_outputs():
+    one_rule, sources = load_suite("one-rule-v1", SHARED_DATA)
+    assert len(one_rule) == 28 and set(sources.values()) == {"one-rule-v1"}
+    real, sources = load_suite("real-small-v1", SHARED_DATA)
+    assert len(real) == 40  # ids are distinct across sources, or some would be lost here
+    counts = {s: list(sources.values()).count(s) for s in set(sources.values())}
+    assert counts == {"arc-agi-1": 20, "conceptarc": 10, "arc-agi-2": 10}
+    for tasks in (one_rule, real):
+        assert all(p.output is not None for task in tasks.values() for p in task.test)
+
+
+def test_the_committed_real_small_suite_is_what_the_tool_chooses():
+    # a change of rule or data shows here: it makes real-small-v2, never an edit of v1
+    tool = runpy.run_path(str(REPO / "tools" / "make_real_small.py"))
+    committed = json.loads((SUITES / "real-small-v1.json").read_text())
+    assert committed["sources"] == tool["choose"](SHARED_DATA)
+
+
+def test_the_default_answer_length_holds_every_answer_of_the_suites(smollm_tokenizer):
+    from arc24.data.formats import DEFAULT_FORMAT, get_format
+
+    grid_format = get_format(DEFAULT_FORMAT)
+    max_new = int(next(s for s in CPU_BENCH if s.startswith("max_new_tokens=")).split("=")[1])
+    for name in ("one-rule-v1", "real-small-v1"):
+        tasks, _ = load_suite(name, SHARED_DATA)
+        # a transposed view renders a grid with its other side as rows
+        longest = max(len(smollm_tokenizer(grid_format.render(g), add_special_tokens=False)["input_ids"])
+                      for task in tasks.values() for p in task.test for g in (p.output, p.output.T))
+        assert longest + 1 <= max_new, name  # + the end-of-turn token
+
+
+def _bench(suite, out, model, capsys):
+    rc = main(["bench", suite, "--tasks", "2", "--out", str(out), "--set", f"model={model}", "--set", "ttft.steps=1",
+               "--set", "n_views=2", "--set", "max_new_tokens=16", "--set", "max_seq_len=1024"])
+    return rc, capsys.readouterr()
+
+
+@pytest.mark.parametrize("suite", ["one-rule-v1", "real-small-v1"])
+def test_bench_on_two_tasks_writes_consistent_results(suite, tmp_path, tiny_model_dir, capsys):
+    out = tmp_path / "run"
+    rc, printed = _bench(suite, out, tiny_model_dir, capsys)
+    assert rc == 0, printed.err
+    result = json.loads((out / "bench.json").read_text())
+    assert result["suite"] == suite and result["tasks"] == 2 and len(result["per_task"]) == 2
+    settings = result["settings"]
+    assert settings["model"] == str(tiny_model_dir) and settings["profile"] == "new-lora"
+    assert settings["ttft"]["lora"] == "new" and settings["ttft"]["steps"] == 1  # a --set wins over the profile
+    assert result["machine"]["cores"] >= 1 and result["machine"]["torch_threads"] >= 1
+    assert 0 <= result["score"] <= 1 and 0 <= result["pass_n"] <= 1 and 0 <= result["vote_2"] <= 1
+    assert result["wall_seconds"] > 0 and result["seconds_per_task"] > 0
+    expected_ids = list(load_suite(suite, SHARED_DATA)[0])[:2]
+    assert [r["task_id"] for r in result["per_task"]] == expected_ids
+    for row in result["per_task"]:
+        assert set(row) >= {"task_id", "solved", "pass_n", "vote_2", "seconds"}
+        assert row["vote_2"] <= row["pass_n"]  # the two attempts are among the predictions
+        png = out / ("solved" if row["solved"] else "missed") / f"{row['task_id']}.png"
+        assert png.read_bytes().startswith(PNG_MAGIC)
+    assert result["score"] == pytest.approx(sum(r["score"] for r in result["per_task"]) / 2)
+    table = (out / "bench.md").read_text()
+    assert all(f"| {task_id} |" in table for task_id in expected_ids)
+    summary = json.loads(printed.out.strip().splitlines()[-1])  # the last line printed is the JSON summary
+    assert summary["suite"] == suite and summary["score"] == result["score"] and summary["tasks"] == 2
+
+
+def test_the_same_command_again_redoes_no_task(tmp_path, tiny_model_dir, capsys):
+    out = tmp_path / "run"
+    assert _bench("one-rule-v1", out, tiny_model_dir, capsys)[0] == 0
+    health, predictions = (out / "health.json").read_text(), (out / "predictions.jsonl").read_text()
+    rc, printed = _bench("one-rule-v1", out, tiny_model_dir, capsys)
+    assert rc == 0 and "2 of 2 tasks done before" in printed.out
+    # a task solved again would have new timings in its health row
+    assert (out / "health.json").read_text() == health and (out / "predictions.jsonl").read_text() == predictions
+    assert json.loads((out / "bench.json").read_text())["tasks"] == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["bench", "no-such-suite"], "unknown suite 'no-such-suite' (known: one-rule-v1, real-small-v1)"),
+    (["bench", "one-rule-v1", "--set", "ttft.stepz=3"], "unknown key ttft.stepz"),
+    (["bench", "one-rule-v1", "--set", "n_views=many"], "n_views: expected an integer"),
+    (["bench", "one-rule-v1", "--set", "profile=fast"], "profile: unknown 'fast'"),
+    (["bench", "one-rule-v1", "--set", "out_dir=x"], "--set out_dir: the bench sets it from --out"),
+    (["bench", "real-small-v1", "--data", "no-such-folder"], "not found; suite real-small-v1 takes its tasks"),
+])
+def test_mistakes_end_with_one_line_and_exit_2_before_any_work(argv, message, tmp_path, capsys):
+    assert main(argv + ["--out", str(tmp_path / "run")]) == 2
+    printed = capsys.readouterr()
+    assert message in printed.err and len(printed.err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
