@@ -7,19 +7,22 @@ import io
 import json
 import math
 import os
+import shutil
 
 import data_paths
 import numpy as np
 import pytest
 
-from arc24.data.task import MAX_SIDE
+from arc24.data.task import MAX_SIDE, ExamplePool
 from arc24.data.tasks import (
     DataError,
     DatasetMix,
     DatasetSpec,
     Problem,
     check_data,
+    load_dataset,
     load_tasks,
+    read_examples,
     read_tasks,
     sample_task_ids,
     select_tasks,
@@ -33,6 +36,8 @@ TRAIN_SOL = f"{DATA}/arc-agi-1/arc-agi_training_solutions.json"
 EVAL = f"{DATA}/arc-agi-1/arc-agi_evaluation_challenges.json"
 EVAL_SOL = f"{DATA}/arc-agi-1/arc-agi_evaluation_solutions.json"
 HIDDEN = f"{DATA}/arc-agi-1/arc-agi_test_challenges.json"
+ARC2 = data_paths.ARC2
+REARC = str(data_paths.REARC)
 
 GOOD_A, BAD, GOOD_B = "007bbfb7", "00d62c1b", "017c7c7b"
 TWO_TESTS = "239be575"  # a training task with two test inputs
@@ -149,6 +154,170 @@ def test_folder_problems(tmp_path, raw_train):
     assert by_task["broken"].file == str(tmp_path / "broken.json")
     assert "invalid JSON at line 1, column 12" in by_task["broken"].message
     assert "not a single task" in by_task["many"].message
+
+
+@pytest.mark.parametrize("split, summary", [("training", "1000 tasks, 1076 test outputs, 0 problems\n"),
+                                            ("evaluation", "120 tasks, 167 test outputs, 0 problems\n")])
+def test_arc_agi_2_folders(capsys, split, summary):
+    assert check_data(ARC2 / split) == 0
+    assert capsys.readouterr().out == summary
+
+
+# ---------------------------------------------------------------- RE-ARC: example pools
+
+
+@pytest.fixture(scope="module")
+def re_arc():
+    return load_dataset(REARC)
+
+
+def example_key(pair) -> tuple:
+    """What tells one example from another (RE-ARC's examples are distinct)."""
+    return tuple((g.shape, g.tobytes()) for g in (pair.input, pair.output))
+
+
+def test_re_arc_check_data(capsys):
+    # Its examples hold their outputs and none is a test pair until a sample draws one: examples are counted.
+    assert check_data(REARC) == 0
+    assert capsys.readouterr().out == "400 tasks, 16000 examples, 0 problems\n"
+
+
+def test_re_arc_is_read_as_example_pools(re_arc, train_tasks):
+    assert set(re_arc) == set(train_tasks)  # generated from the ARC-AGI-1 training tasks
+    pool = re_arc[GOOD_A]
+    assert isinstance(pool, ExamplePool) and pool.id == GOOD_A
+    assert pool.source == os.path.join(REARC, f"{GOOD_A}.json")
+    assert all(len(p.examples) == 40 for p in re_arc.values())
+    assert all(e.output is not None and e.input.dtype == np.int8 for e in pool.examples)
+    assert len({example_key(e) for e in pool.examples}) == 40
+    single, problems = read_examples(f"{REARC}/{GOOD_A}.json")  # one file by itself
+    assert problems == [] and list(single) == [GOOD_A]
+    assert [example_key(e) for e in single[GOOD_A].examples] == [example_key(e) for e in pool.examples]
+
+
+def test_re_arc_is_not_tasks():
+    # Code that needs a test pair (solving, scoring) gets one clear problem, not 400 broken tasks.
+    tasks, problems = read_tasks(REARC)
+    assert tasks == {}
+    message = 'holds lists of examples (RE-ARC\'s layout), not tasks with "train" and "test": only a training mix can use it'
+    assert [str(p) for p in problems] == [f"{REARC}: {message}"]
+    with pytest.raises(DataError, match="RE-ARC"):
+        load_tasks(REARC)
+
+
+@pytest.fixture
+def re_arc_copy(tmp_path):
+    """Three RE-ARC files in a folder of their own, to break."""
+    folder = tmp_path / "tasks"
+    folder.mkdir()
+    for task_id in (GOOD_A, BAD, GOOD_B):
+        shutil.copy(f"{REARC}/{task_id}.json", folder)
+    return folder
+
+
+def _set_example(index: int, key: str, value):
+    def corrupt(examples):
+        if key:
+            examples[index][key] = value
+        else:
+            examples[index] = value
+        return examples
+
+    return corrupt
+
+
+def _del_input(examples):
+    del examples[3]["input"]
+    return examples
+
+
+BAD_EXAMPLES = [
+    # (corruption, where reported, message fragment)
+    (_set_example(7, "output", [[1, 2], [3]]), "example[7].output", "not rectangular (row 1 has 1 cells, row 0 has 2)"),
+    (_set_example(0, "input", [[1, 10]]), "example[0].input", "cell at row 0, column 1 is 10, outside 0-9"),
+    (_set_example(39, "output", None), "example[39].output", "grid is null, expected a list of rows"),
+    (_del_input, "example[3]", 'missing "input"'),
+    (_set_example(2, "", "pair"), "example[2]", "pair is a string, expected an object"),
+    (lambda examples: examples[:1], None, "1 examples; drawing a task takes at least 2"),
+    (lambda examples: {"train": examples, "test": []}, None, "is an object, expected a list of examples"),
+]
+
+
+@pytest.mark.parametrize("corrupt, where, fragment", BAD_EXAMPLES, ids=[c[2][:30] for c in BAD_EXAMPLES])
+def test_bad_re_arc_example_is_one_line_naming_file_task_and_example(re_arc_copy, corrupt, where, fragment):
+    file = re_arc_copy / f"{BAD}.json"
+    write_json(file, corrupt(json.loads(file.read_text())))
+    pools, problems = read_examples(re_arc_copy)
+    assert sorted(pools) == [GOOD_A, GOOD_B]
+    assert len(problems) == 1, problems
+    p = problems[0]
+    assert (p.file, p.task_id, p.where) == (str(file), BAD, where)
+    assert fragment in p.message
+    assert str(p).startswith(f"{file}: task {BAD}: " + (f"{where}: " if where else ""))
+
+    out = io.StringIO()
+    assert check_data(re_arc_copy, out=out) == 1
+    assert out.getvalue().splitlines() == [str(p), "2 tasks, 80 examples, 1 problems"]
+    with pytest.raises(DataError) as e:
+        DatasetMix([DatasetSpec(str(re_arc_copy))])
+    assert str(e.value) == str(p)
+
+
+def test_broken_re_arc_file_and_a_solutions_file(re_arc_copy):
+    (re_arc_copy / f"{BAD}.json").write_text('[{"input": [[1]],')
+    _, problems = read_examples(re_arc_copy)
+    assert [(p.task_id, p.message.startswith("invalid JSON at line 1")) for p in problems] == [(BAD, True)]
+    (re_arc_copy / f"{BAD}.json").unlink()
+    out = io.StringIO()
+    assert check_data(re_arc_copy, TRAIN_SOL, out=out) == 1
+    assert out.getvalue().splitlines()[0] == f"{TRAIN_SOL}: a solutions file does not go with {re_arc_copy}: its examples hold their outputs"
+
+
+def test_drawn_task_is_distinct_examples_of_its_pool(re_arc):
+    pool = re_arc[GOOD_A]
+    index = {example_key(e): i for i, e in enumerate(pool.examples)}
+    rng = np.random.default_rng(0)
+    n_train, chosen = set(), set()
+    for _ in range(200):
+        task = pool.draw_task(rng)
+        assert (task.id, task.source, len(task.test)) == (GOOD_A, pool.source, 1)
+        used = [index[example_key(p)] for p in task.train + task.test]
+        assert len(set(used)) == len(used)
+        n_train.add(len(task.train))
+        chosen.add(tuple(used))
+    assert n_train == {2, 3, 4, 5}
+    assert len(chosen) == 200
+    # The same generator state draws the same task.
+    same = [pool.draw_task(np.random.default_rng(7)).to_json() for _ in range(2)]
+    assert same[0] == same[1]
+    # Bounded by the examples there are: 2 make one train pair and the test pair.
+    for n, expected in ((2, {1}), (3, {2}), (4, {2, 3})):
+        small = ExamplePool("small", pool.examples[:n])
+        assert {len(small.draw_task(rng).train) for _ in range(50)} == expected
+
+
+def test_mix_with_re_arc(re_arc, train_tasks):
+    mix = DatasetMix.from_tasks([("arc", train_tasks, 1.0), ("re-arc", re_arc, 1.0)])
+    assert "re-arc (400 tasks drawn from 16000 examples, weight 1, 50%)" in mix.describe()
+
+    def picks(m, seed):
+        rng = np.random.default_rng(seed)
+        return [(name, task.to_json()) for name, task in (m.pick_named(rng) for _ in range(50))]
+
+    assert picks(mix, 3) == picks(mix, 3)
+    drawn = [task for name, task in picks(mix, 3) if name == "re-arc"]
+    assert len(drawn) > 10 and all(len(t["test"]) == 1 for t in drawn)
+    # The draws depend on each pool's size, so the fingerprint does too.
+    fewer = dict(re_arc, **{GOOD_A: ExamplePool(GOOD_A, re_arc[GOOD_A].examples[:39])})
+    assert DatasetMix.from_tasks([("arc", train_tasks, 1.0), ("re-arc", fewer, 1.0)]).fingerprint() != mix.fingerprint()
+
+
+def test_exclude_leaves_out_the_tasks_of_other_datasets(re_arc_copy):
+    # ARC-AGI-2 training holds 391 ARC-AGI-1 training and 376 ARC-AGI-1 evaluation tasks under the same ids.
+    assert len(DatasetMix([DatasetSpec(str(ARC2 / "training"))])) == 1000
+    assert len(DatasetMix([DatasetSpec(str(ARC2 / "training"), exclude=[TRAIN, EVAL])])) == 1000 - 391 - 376
+    with pytest.raises(ValueError, match="'tasks' has no tasks"):
+        DatasetMix([DatasetSpec(str(re_arc_copy), exclude=[TRAIN])])  # RE-ARC's ids are ARC-AGI-1 training's
 
 
 # ---------------------------------------------------------------- bad tasks
@@ -271,7 +440,7 @@ def test_invalid_json_names_line_and_column(tmp_path, capsys):
 @pytest.mark.parametrize(
     "text, fragment",
     [
-        ("[1, 2]", "top level is a list, expected an object of tasks"),
+        ("[1, 2]", "holds lists of examples (RE-ARC's layout), not tasks"),
         ("{}", "contains no tasks"),
         (b"\xff\xfe{}", "not UTF-8 text"),
     ],

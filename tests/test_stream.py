@@ -1,12 +1,14 @@
 """The sample stream is a pure function of (seed, index, datasets, settings)."""
 
+import shutil
 import time
 
 import pytest
+from data_paths import REARC
 
 from arc24.data.prompts import IGNORE_INDEX
 from arc24.data.stream import SampleStream, StreamSettings, TooLong, length_report
-from arc24.data.tasks import DatasetMix, DatasetSpec
+from arc24.data.tasks import DatasetMix, DatasetSpec, load_dataset
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +94,49 @@ def test_too_long_tasks_are_named_not_dropped_silently(mix, smollm_tokenizer):
 def test_unknown_prompt_task_is_an_error_at_once(mix, smollm_tokenizer):
     with pytest.raises(ValueError, match="unknown prompt template"):
         make(mix, smollm_tokenizer, prompt_tasks={"output-from-examples-v9": 1.0})
+
+
+@pytest.fixture(scope="module")
+def re_arc_mix(tmp_path_factory, small_tasks_file):
+    """The small ARC-AGI-1 tasks and the 6 RE-ARC tasks with the smallest files (short prompts), and those pools."""
+    folder = tmp_path_factory.mktemp("re-arc")
+    for file in sorted(REARC.glob("*.json"), key=lambda f: (f.stat().st_size, f.name))[:6]:
+        shutil.copy(file, folder)
+    challenges, solutions = small_tasks_file
+    mix = DatasetMix([DatasetSpec(str(challenges), str(solutions), name="arc"),
+                      DatasetSpec(str(folder), name="re-arc", weight=3)])
+    return mix, load_dataset(folder)
+
+
+def test_re_arc_sample_is_a_pure_function_of_index(re_arc_mix, smollm_tokenizer):
+    mix, _ = re_arc_mix
+    direct = make(mix, smollm_tokenizer).sample(1000)
+    resumed = make(mix, smollm_tokenizer)
+    for i in range(20):
+        resumed.sample(i)
+    assert resumed.sample(1000) == direct  # what a run resumed at 1000 sees is what a straight run saw
+    assert resumed.sample(1000) != resumed.sample(1001)
+
+
+def test_re_arc_samples_draw_distinct_examples_of_one_task(re_arc_mix, smollm_tokenizer):
+    mix, pools = re_arc_mix
+    stream = make(mix, smollm_tokenizer)
+    indexes = {task_id: {_key(e): i for i, e in enumerate(pool.examples)} for task_id, pool in pools.items()}
+    draws = set()
+    for i in range(80):
+        name, task = mix.pick_named(stream.rng(i))  # the first draw of sample i
+        if name != "re-arc":
+            continue
+        sample = stream.sample(i)
+        if not sample.skipped_too_long:
+            assert sample.task_id == task.id
+        used = [indexes[task.id][_key(p)] for p in task.train + task.test]  # all from the same task
+        assert len(set(used)) == len(used) and len(task.test) == 1
+        assert mix.pick_named(stream.rng(i))[1].to_json() == task.to_json()
+        draws.add((task.id, tuple(used)))
+    # Different indices draw different tasks and examples.
+    assert len(draws) > 40 and len({task_id for task_id, _ in draws}) == len(pools)
+
+
+def _key(pair) -> tuple:
+    return tuple((g.shape, g.tobytes()) for g in (pair.input, pair.output))

@@ -12,8 +12,8 @@ Four layouts are read:
   not tasks (``read_examples``), and serve only as training data, which draws a task from a
   pool for every sample. ``read_dataset`` reads either kind, telling them apart by the layout.
 
-Bad data never raises from ``read_tasks``: every problem is collected with enough context
-(file, task, pair) to fix it, and a task with any problem is left out of the result.
+Bad data never raises from the ``read_*`` functions: every problem is collected with enough
+context (file, task, pair or example) to fix it, and a task with any problem is left out.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numbers
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -66,8 +66,8 @@ def read_tasks(path: str | os.PathLike, solutions: str | os.PathLike | None = No
     problems: list[Problem] = []
     if _in_example_layout(path_str):
         # One problem, not one per file: the whole dataset is of the wrong kind for this use.
-        return {}, [Problem(path_str, None, None, "a list of examples (RE-ARC's layout), not tasks with "
-                            '"train" and "test": such data can only be a training dataset')]
+        return {}, [Problem(path_str, None, None, "holds lists of examples (RE-ARC's layout), not tasks with "
+                            '"train" and "test": only a training mix can use it')]
     if os.path.isdir(path_str):
         raw_tasks = _read_task_folder(path_str, problems)
     else:
@@ -483,6 +483,10 @@ class DatasetSpec:
     solutions: str | None = None  # only with a challenges file or a folder of task files
     weight: float = 1.0
     name: str | None = None  # None: from the file or folder name, e.g. "arc-agi_training"
+    # Datasets (paths) whose task ids are left out of this one. Corpora overlap: ARC-AGI-2 training
+    # holds most ARC-AGI-1 training and evaluation tasks under the same ids, so a model validated on
+    # ARC-AGI-1 evaluation must leave those out, and a mix of both would count them twice.
+    exclude: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         if self.name is None:
@@ -490,6 +494,12 @@ class DatasetSpec:
 
 
 Items = Mapping[str, Task] | Mapping[str, ExamplePool]  # one dataset: tasks, or pools to draw tasks from
+
+
+def _excluding(items: Items, paths: Iterable[str]) -> Items:
+    """ITEMS less those whose task ids are in the datasets at PATHS (their test outputs are not needed)."""
+    dropped = {task_id for path in paths for task_id in load_dataset(path)}
+    return {task_id: item for task_id, item in items.items() if task_id not in dropped}
 
 
 class DatasetMix:
@@ -500,7 +510,7 @@ class DatasetMix:
         specs = list(specs)
         # Check the cheap things before loading anything.
         self._check([s.name for s in specs], [s.weight for s in specs])
-        self._setup([(s.name, load_dataset(s.path, s.solutions), s.weight) for s in specs])
+        self._setup([(s.name, _excluding(load_dataset(s.path, s.solutions), s.exclude), s.weight) for s in specs])
 
     @classmethod
     def from_tasks(cls, datasets: Sequence[tuple[str, Items, float]]) -> "DatasetMix":

@@ -143,11 +143,14 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
         bar.update(1)
         bar.set_postfix(task=health.task_id, weights=health.weights)
 
-    runner = _make_runner(SolverSetup(config, prompt, precision, backend_name, scratch), devices, out)
     try:
-        runner.run(next_job, on_done)
+        if queue:  # a finished run started again loads no model
+            runner = _make_runner(SolverSetup(config, prompt, precision, backend_name, scratch), devices, out)
+            try:
+                runner.run(next_job, on_done)
+            finally:
+                runner.close()
     finally:
-        runner.close()
         bar.close()
     for task in queue:  # never started: the deadline came first
         job = Job(task, 0, 0, started=time.monotonic())

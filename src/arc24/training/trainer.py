@@ -372,6 +372,8 @@ def train(config: TrainConfig, progress: bool = True, stop_at: int | None = None
         start = load_checkpoint(resumed_from, model, optimizer, scheduler, scaler, procs, full)
 
     log = RunLog(out, config, procs.main, start)
+    if procs.main:
+        print(f"[arc24 train] data: {stream.mix.describe()}", flush=True)
     if procs.main and config.length_stats_samples:
         stats = length_report(stream, config.length_stats_samples, start=start * config.global_batch_size)
         (out / "length_stats.json").write_text(json.dumps(stats, indent=1))
