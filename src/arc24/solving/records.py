@@ -81,6 +81,13 @@ class Health:
     ttft_losses: list[float] = field(default_factory=list)  # per step, for loss-curve plots
 
 
+def append_error(path: str | Path, heading: str, traceback_text: str) -> None:
+    """Add a traceback to errors.log under a dated heading: the one writer of that file."""
+    stamp = datetime.datetime.now().isoformat(timespec="seconds")
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(f"=== {stamp} {heading}\n{traceback_text.rstrip()}\n\n")
+
+
 def read_health(path: str | Path) -> list[Health]:
     rows = read_json(path, "health report")
     try:
@@ -156,9 +163,7 @@ class RunRecords:
         return health
 
     def _log_error(self, task_id: str, traceback_text: str) -> None:
-        stamp = datetime.datetime.now().isoformat(timespec="seconds")
-        with self.errors_path.open("a", encoding="utf-8") as f:
-            f.write(f"=== {stamp} task {task_id}\n{traceback_text.rstrip()}\n\n")
+        append_error(self.errors_path, f"task {task_id}", traceback_text)
 
     def _write_health(self) -> None:
         # In the order of the tasks, whichever worker finished first.

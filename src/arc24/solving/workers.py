@@ -29,7 +29,7 @@ from multiprocessing.connection import wait
 
 from arc24.config import ConfigError
 from arc24.data.task import Task
-from arc24.solving.records import TaskOutcome, failed_outcome
+from arc24.solving.records import TaskOutcome, append_error, failed_outcome
 from arc24.solving.task_solver import SolverSetup
 
 STARTUP_TIMEOUT = 30 * 60  # loading a model and starting an inference engine takes minutes at most
@@ -230,8 +230,7 @@ class WorkerPool:
             if is_setting:  # the user's to fix: the message says how
                 raise ConfigError(text)
             if self.errors_log is not None:
-                with open(self.errors_log, "a", encoding="utf-8") as f:
-                    f.write(f"=== worker {w.index} loading the model\n{trace.rstrip()}\n\n")
+                append_error(self.errors_log, f"worker {w.index} loading the model", trace)
             where = f"; traceback in {self.errors_log}" if self.errors_log is not None else ""
             raise RuntimeError(f"worker {w.index} could not load the model: {text}{where}")
         elif kind == "ttft_done":
