@@ -44,14 +44,20 @@ ttft_lora = "continue"
 ttft_lora_rank = 16
 ttft_lora_alpha = 0  # 0: equal to the rank
 ttft_loss = "auto"
+ttft_learn_examples = False  # learn the shown examples' outputs too
 ttft_max_seconds = 0.0  # 0: no limit per task
 ttft_memory_limit_gb = 0.0  # 0: none
 # Prediction
 n_views = 96
+dihedral = True  # views and fine-tuning samples may rotate and flip the task
 backend = "auto"  # auto: vLLM when installed with a GPU, else transformers
 precision = "auto"  # auto: bf16 where the GPU or CPU computes it natively, else fp32
 batch_size = 16
 max_new_tokens = 0  # 0: enough for a 30x30 grid
+constrained_decoding = True  # only tokens that continue a grid (transformers backend)
+selection = "vote"  # how the two attempts are chosen: vote, score, vote-score, score-vote
+scoring_views = 0  # score each candidate under this many views (0: no scoring)
+search_min_prob = 0.0  # above 0: every answer at least this likely per view, not only the greedy one
 # The run
 deadline_hours = 12.0
 safety_margin_minutes = 45.0
@@ -63,7 +69,7 @@ in_process = False  # debugging: no worker processes (a hung task then hangs the
 task_timeout_minutes = 0.0  # 0: 3x a task's planned share of the run; past it the task is abandoned
 vllm_gpu_memory_utilization = 0.45
 scratch_dir = ""  # empty: out_dir/scratch
-resume = False  # keep the tasks an interrupted run in out_dir finished (same settings only)
+overwrite = False  # False: continue the run in out_dir (its finished tasks are kept); True: start over
 
 # %%
 import sys

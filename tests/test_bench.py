@@ -85,7 +85,7 @@ def test_the_same_command_again_redoes_no_task(tmp_path, tiny_model_dir, capsys)
     assert _bench("one-rule-v1", out, tiny_model_dir, capsys)[0] == 0
     health, predictions = (out / "health.json").read_text(), (out / "predictions.jsonl").read_text()
     rc, printed = _bench("one-rule-v1", out, tiny_model_dir, capsys)
-    assert rc == 0 and "2 of 2 tasks done before" in printed.out
+    assert rc == 0 and "kept 2 finished tasks; solving 0" in printed.out
     # a task solved again would have new timings in its health row
     assert (out / "health.json").read_text() == health and (out / "predictions.jsonl").read_text() == predictions
     assert json.loads((out / "bench.json").read_text())["tasks"] == 2
@@ -98,6 +98,9 @@ def test_the_same_command_again_redoes_no_task(tmp_path, tiny_model_dir, capsys)
     (["bench", "one-rule-v1", "--set", "profile=fast"], "profile: unknown 'fast'"),
     (["bench", "one-rule-v1", "--set", "out_dir=x"], "--set out_dir: the bench sets it from --out"),
     (["bench", "real-small-v1", "--data", "no-such-folder"], "not found; suite real-small-v1 takes its tasks"),
+    (["bench", "one-rule-v1", "--tasks", "-1"], "--tasks must be between 1 and 28 (the suite has 28 tasks), got -1"),
+    (["bench", "one-rule-v1", "--tasks", "29"], "--tasks must be between 1 and 28 (the suite has 28 tasks), got 29"),
+    (["bench", "one-rule-v1", "--set", "n_views=0"], "n_views must be at least 1, got 0"),
 ])
 def test_mistakes_end_with_one_line_and_exit_2_before_any_work(argv, message, tmp_path, capsys):
     assert main(argv + ["--out", str(tmp_path / "run")]) == 2

@@ -203,3 +203,62 @@ def test_parsed_is_frozen():
     assert parsed.ok and parsed.reason is None
     with pytest.raises(AttributeError):
         parsed.reason = "x"
+
+
+# ---------------------------------------------------------------- the decoding grammar
+
+
+def _walk(grammar, text: str):
+    state = grammar.start()
+    for ch in text:
+        state = grammar.step(state, ch)
+        if state is None:
+            return None
+    return state
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+@settings(max_examples=60, deadline=None)
+@given(grid=grids)
+def test_grammar_accepts_every_rendered_grid(name, grid):
+    fmt = get_format(name)
+    text = fmt.render(grid)
+    state = _walk(fmt.grammar, text)
+    assert state is not None and fmt.grammar.complete(state)
+    assert set(text) <= fmt.grammar.alphabet
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_whatever_the_grammar_completes_parses(name, data):
+    """A random walk through the grammar (as a model constrained by it would write) that stops at
+    some complete state always gives a grid the parser accepts."""
+    fmt = get_format(name)
+    grammar, state, text = fmt.grammar, fmt.grammar.start(), ""
+    for _ in range(2000):
+        if grammar.complete(state) and data.draw(st.booleans()):
+            break
+        choices = sorted(ch for ch in grammar.alphabet if grammar.step(state, ch) is not None)
+        if not choices:
+            break
+        # Rows and sides: mostly short, so walks end well before 30x30.
+        ch = data.draw(st.sampled_from(choices))
+        text += ch
+        state = grammar.step(state, ch)
+    if grammar.complete(state):
+        assert fmt.parse(text).ok, (text, fmt.parse(text).reason)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("numbered-fence", "```grid shape: 2x2\n1 010"),  # a third cell in a 2-wide row
+    ("numbered-fence", "```grid shape: 2x2\n1 01\n3"),  # rows numbered out of order
+    ("numbered-fence", "```grid shape: 31"),  # a side over 30
+    ("numbered-fence", "```grid shape: 0"),  # a leading zero
+    ("numbered-fence", "```grid shape: 1x1\n1 0\n```\n1"),  # text after the grid
+    ("plain-fence", "```\n01\n012"),  # ragged
+    ("spaced", "0 1\n0 1 2"),  # ragged
+    ("spaced", "0  1"),  # a double space
+])
+def test_grammar_rejects_what_the_parser_rejects(name, text):
+    assert not get_format(name).grammar.accepts_prefix(text)

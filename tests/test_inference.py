@@ -299,3 +299,47 @@ def test_vllm_backend_matches_transformers(smollm_dir, smollm):
     got = VLLMBackend(smollm_dir, max_model_len=2048, gpu_memory_utilization=0.3).generate([prompt], 60)[0]
     assert got.text == expected.text
     assert got.logprob_mean == pytest.approx(expected.logprob_mean, abs=0.05)
+
+
+# ---------------------------------------------------------------- grid-constrained decoding
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["numbered-fence", "plain-fence", "spaced"])
+def test_constrained_random_model_writes_only_grids(tiny_model_dir, fmt):
+    """A random model left free writes no grid; constrained, every answer parses and stops by itself,
+    and the recorded log-probabilities are the model's own (not renormalised over allowed tokens)."""
+    from arc24.models import load_model, load_tokenizer
+
+    model = load_model(tiny_model_dir, precision="fp32", device="cpu")
+    tokenizer = load_tokenizer(tiny_model_dir, padding_side="left")
+    task = make_task(n_test=1)
+    requests, _ = build_requests(tokenizer, {task.id: task}, n_views=4, seed=0, fmt=fmt, max_prompt_len=2048)
+    max_new = max_answer_tokens(tokenizer, fmt)
+    free = predict(TransformersBackend(model, tokenizer, batch_size=4), requests, tokenizer, fmt,
+                   max_new_tokens=40, progress=False)
+    assert all(p.grid is None for p in free)
+    backend = TransformersBackend(model, tokenizer, batch_size=4, grid_format=fmt)
+    constrained = predict(backend, requests, tokenizer, fmt, max_new_tokens=max_new, progress=False)
+    for p in constrained:
+        assert p.grid is not None, (p.text, p.reason)
+        assert p.n_tokens < max_new  # it closed its grid and ended, well before the limit
+        assert math.isfinite(p.logprob_mean) and p.logprob_mean < math.log(0.5)  # a random model is unsure
+
+
+def test_constraint_allows_only_continuations(smollm_tokenizer):
+    from arc24.solving.inference import GridConstraint, end_token_ids
+
+    tokenizer = smollm_tokenizer
+    constraint = GridConstraint(tokenizer, "numbered-fence", end_token_ids(tokenizer))
+    state = constraint.start()
+    allowed = constraint.allowed(state)
+    assert {tokenizer.decode([t]) for t in allowed} <= {"`", "``", "```"}
+    for ch in "```grid shape: 2x3\n1 ":
+        state = constraint.grammar.step(state, ch)
+    assert {tokenizer.decode([t]) for t in constraint.allowed(state)} == set("0123456789")
+    for ch in "012\n2 345\n```":
+        state = constraint.grammar.step(state, ch)
+    allowed = constraint.allowed(state)
+    assert set(end_token_ids(tokenizer)) <= set(allowed) and allowed[end_token_ids(tokenizer)[0]] is None
+    assert {tokenizer.decode([t]) for t in allowed if allowed[t] is not None} <= {"\n"}

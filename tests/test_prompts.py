@@ -212,3 +212,28 @@ def test_fit_task_training_needs_the_answer(smollm_tokenizer):
     # input-from-inputs trains fine on the same task: its answer is the test input.
     fitted = fit_task(smollm_tokenizer, make_task(hidden_output=True), IN_V1, "numbered-fence", max_seq_len=4096)
     assert not fitted.too_long and fitted.labels is not None
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_learn_examples_labels_every_shown_output(smollm_tokenizer, fmt):
+    """With learn_examples the labelled tokens are the examples' outputs, in order, then the answer;
+    never an input, even one equal to an output."""
+    tokenizer = smollm_tokenizer
+    task = make_task(n_train=3)
+    task.train[1] = Pair(task.train[1].output.copy(), task.train[1].output)  # an input equal to its output
+    render = get_format(fmt).render
+    plain = fit_task(tokenizer, task, "output-from-examples-v1", fmt, 4096)
+    learned = fit_task(tokenizer, task, "output-from-examples-v1", fmt, 4096, learn_examples=True)
+    assert learned.input_ids == plain.input_ids
+    runs, current = [], []
+    for token, label in zip(learned.input_ids, learned.labels):
+        if label != IGNORE_INDEX:
+            assert label == token
+            current.append(token)
+        elif current:
+            runs.append(tokenizer.decode(current))
+            current = []
+    if current:
+        runs.append(tokenizer.decode(current))
+    expected = [render(p.output) for p in task.train] + [learned_text(tokenizer, plain)]
+    assert runs == expected

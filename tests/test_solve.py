@@ -212,59 +212,6 @@ def test_a_worker_ends_when_its_supervisor_is_killed(tmp_path, tiny_model_dir):
     assert (tmp_path / "run" / "submission.json").exists()  # valid from the very start
 
 
-def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, small_tasks_file, tiny_model_dir):
-    import subprocess
-    import sys
-    import time
-
-    from arc24.config import ConfigError
-
-    challenges, solutions = small_tasks_file
-    ids = sorted(json.loads(challenges.read_text()))[:3]
-    settings = {"challenges": str(challenges), "solutions": str(solutions), "model": str(tiny_model_dir),
-                "task_ids": ids, "n_views": 2, "max_new_tokens": 8, "batch_size": 2, "allow_base_model": True,
-                "resume": True, "max_seq_len": 1024, "ttft": {"steps": 300, "learning_rate": 1e-3, "lora": "new"}}
-
-    def make(out, **kw):
-        d = {**settings, **kw, "out_dir": str(out)}
-        return SolveConfig(**{k: v for k, v in d.items() if k != "ttft"}, ttft=TTFTSettings(**d["ttft"]))
-
-    out = tmp_path / "run"
-    script = ("import json, sys; from arc24.solving.solve import solve\n"
-              "from arc24.solving.config import SolveConfig, TTFTSettings\n"
-              "d = json.loads(sys.argv[1]); t = TTFTSettings(**d.pop('ttft'))\n"
-              "solve(SolveConfig(**d, ttft=t), progress=False)\n")
-    run = subprocess.Popen([sys.executable, "-c", script, json.dumps({**settings, "out_dir": str(out)})])
-    try:
-        deadline = time.monotonic() + 180
-        while not (out / "health.json").exists() or not json.loads((out / "health.json").read_text()):
-            assert time.monotonic() < deadline and run.poll() is None, "the first task did not finish"
-            time.sleep(0.2)
-    finally:
-        run.kill()  # no cleanup runs: as when a machine or kernel dies
-        run.wait()
-    before = health(out)
-    assert 1 <= len(before) < 3
-
-    summary = solve(make(out), progress=False)
-    rows = health(out)
-    assert sorted(rows) == ids and summary["tasks"] == 3
-    assert all(rows[t] == before[t] for t in before)  # kept, not solved again
-    assert validate_submission(out / "submission.json", out / "challenges.json") == []
-
-    solve(make(tmp_path / "straight"), progress=False)
-
-    def predictions(folder):
-        lines = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
-        return sorted((p["task_id"], p["test_index"], json.dumps(p["augmentation"]), p["text"]) for p in lines)
-
-    assert predictions(out) == predictions(tmp_path / "straight")
-    assert json.loads((out / "submission.json").read_text()) == json.loads(
-        (tmp_path / "straight" / "submission.json").read_text())
-    with pytest.raises(ConfigError, match="n_views: 2 there, 3 now"):
-        solve(make(out, n_views=3), progress=False)
-
-
 def test_a_new_lora_on_a_trained_adapter(tmp_path, small_tasks_file, tiny_model_dir):
     # ttft.lora=new with an adapter: the trained adapter is merged, a new LoRA fine-tuned on top.
     from peft import LoraConfig, get_peft_model

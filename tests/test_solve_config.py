@@ -21,11 +21,37 @@ def test_an_unknown_profile_names_the_known_ones():
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["n_views=0", "ttft.lora=new"], "n_views: must be >= 1, got 0"),
-    (["ttft.lora=new", "ttft.lora_rank=0"], "ttft.lora_rank: a new LoRA needs a rank >= 1"),
-    (["ttft.steps=-1", "adapter=x"], "ttft.steps: must be >= 0"),
+    (["n_views=0", "ttft.lora=new"], "n_views must be at least 1, got 0"),
+    (["ttft.lora=new", "ttft.lora_rank=0"], "ttft.lora_rank must be at least 1, got 0"),
+    (["ttft.steps=-1", "adapter=x"], "ttft.steps must be at least 0, got -1"),
+    (["ttft.warmup_steps=400", "adapter=x"], r"ttft.warmup_steps must be between 0 and 300 \(at most ttft.steps\)"),
+    (["ttft.batch_size=0", "adapter=x"], "ttft.batch_size must be at least 1, got 0"),
+    (["ttft.learning_rate=-1e-4", "adapter=x"], "ttft.learning_rate must be a number above 0, got -0.0001"),
+    (["batch_size=0", "adapter=x"], "batch_size must be at least 1, got 0"),
+    (["max_new_tokens=-5", "adapter=x"], r"max_new_tokens must be at least 0 \(0: enough for a 30x30 grid\), got -5"),
+    (["workers=-1", "adapter=x"], r"workers must be at least 0 \(0: one per GPU, 1 on CPU\), got -1"),
+    (["seed=-1", "adapter=x"], "seed must be at least 0, got -1"),
+    (["deadline_hours=0", "adapter=x"], "deadline_hours must be a number above 0, got 0"),
+    (["deadline_hours=0.5", "adapter=x"], r"safety_margin_minutes must be between 0 and 30 \(less than deadline"),
+    (["vllm_gpu_memory_utilization=1.5", "adapter=x"], "vllm_gpu_memory_utilization must be above 0 and at most 1"),
     ([], "ttft.lora=continue needs a trained adapter"),
 ])
 def test_settings_are_checked_before_any_work(overrides, message):
     with pytest.raises(ConfigError, match=message):
         load_config(SolveConfig, None, overrides).with_profile().check()
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["max_steps=0"], "max_steps must be at least 1, got 0"),
+    (["per_device_batch_size=32"], r"per_device_batch_size must be between 1 and 16 \(at most global_batch_size\)"),
+    (["warmup_ratio=2"], "warmup_ratio must be between 0 and 1, got 2"),
+    (["lora.rank=-1"], r"lora.rank must be at least 0 \(0: full fine-tuning\), got -1"),
+    (["save_steps=0"], "save_steps must be at least 1, got 0"),
+    (["learning_rate=0"], "learning_rate must be a number above 0, got 0"),
+])
+def test_training_counts_and_sizes_are_checked_with_their_range(overrides, message):
+    from arc24.training.config import TrainConfig
+
+    with pytest.raises(ConfigError, match=message):
+        load_config(TrainConfig, None, ["output_dir=x"] + overrides).check()
+    load_config(TrainConfig, None, ["output_dir=x"]).check()  # the defaults pass

@@ -155,6 +155,10 @@ def test_a_parameter_cannot_be_both_swept_and_fixed():
     (["--grid", "ttft_lora_rank=4,x"], "arc24 sweep: --grid ttft_lora_rank=x: not an integer"),
     (["--set", "n_veiws=8"], "arc24 sweep: --set n_veiws: unknown notebook parameter n_veiws"),
     (["--set", "task_ids=a,b"], "arc24 sweep: --set task_ids: set by the sweep, use --task-ids or --tasks"),
+    (["--grid", "n_views=8,0", "--set", "ttft_lora=new"],
+     "arc24 sweep: run n_views=0: n_views must be at least 1, got 0"),
+    (["--grid", "ttft_steps=-1", "--set", "ttft_lora=new"],
+     "arc24 sweep: run ttft_steps=-1: ttft_steps must be at least 0, got -1"),
 ])
 def test_the_command_names_the_bad_parameter_and_exits_2(tmp_path, args, message):
     res = arc24("sweep", "--out", tmp_path / "sweep", *args, timeout=120)
@@ -173,7 +177,8 @@ def test_bad_task_choices_name_the_file(tmp_path, small_tasks_file):
                                   "(not among the 8 loaded tasks) (and 1 more)")
     res = arc24("sweep", "--challenges", challenges, "--solutions", solutions, "--tasks", 9, "--out", tmp_path / "s",
                 timeout=120)
-    assert res.returncode == 2 and res.stderr.strip() == f"arc24 sweep: --tasks 9: {challenges} has 8 tasks"
+    assert res.returncode == 2 and res.stderr.strip() == (f"arc24 sweep: --tasks must be between 0 and 8 (0: all; "
+                                                          f"{challenges} has 8 tasks), got 9")
     res = arc24("sweep", "--challenges", challenges, "--tasks", 2, "--out", tmp_path / "s", timeout=120)  # no solutions
     assert res.returncode == 1 and "no test outputs, so a sweep cannot score it (give --solutions FILE)" in res.stderr
 

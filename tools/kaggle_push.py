@@ -15,6 +15,12 @@ and the kernel is pushed (`kaggle kernels push -p DIR_OF_KERNEL_METADATA`). That
 kaggle CLI (`pip install kaggle`) and an API token in ~/.kaggle/kaggle.json. With --dry-run the
 commands are printed, not run.
 
+The competition whose tasks the kernel reads is a setting: `--competition SLUG` (default: the
+first of kernel-metadata.json's competition_sources). The notebook finds the competition's
+`arc-agi_test_challenges.json` under /kaggle/input, as both ARC Prize competitions name it
+(arc-prize-2024, arc-prize-2025). A competition other than the file's is pushed from a copy of
+the metadata with that competition, in a temporary folder; kernel-metadata.json is not changed.
+
 Make the folders with tools/kaggle_package.py (code, model) and tools/kaggle_wheels.py.
 """
 
@@ -27,6 +33,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,6 +44,8 @@ from arc24.manifest import verify_manifest  # noqa: E402
 # dataset slugs outside 3 to 50 characters. Owners are Kaggle user or organisation names.
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,48})[a-z0-9]$")
 OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+# The ARC Prize competitions whose task files (arc-agi_test_challenges.json) the notebook finds.
+ARC_COMPETITIONS = ("arc-prize-2024", "arc-prize-2025")
 
 
 def id_problem(value, what: str = "id") -> str | None:
@@ -140,11 +149,26 @@ def kernel_metadata_problems(meta: dict, base: Path) -> list[str]:
     return problems
 
 
-def check_kernel(path: Path) -> list[str]:
+def check_kernel(path: Path, competition: str | None = None) -> list[str]:
     meta, error = load_json(path)
     if error:
         return [error]
+    if competition is not None:
+        meta = {**meta, "competition_sources": [competition]}
     return [f"{path}: {p}" for p in kernel_metadata_problems(meta, path.parent)]
+
+
+def kernel_with_competition(path: Path, competition: str) -> Path:
+    """The metadata to push: PATH itself when it already names COMPETITION (alone), else a copy in a
+    temporary folder with that competition and the code file's absolute path."""
+    meta = json.loads(path.read_text())
+    if meta.get("competition_sources") == [competition]:
+        return path
+    folder = Path(tempfile.mkdtemp(prefix="arc24-kernel-"))
+    meta = {**meta, "competition_sources": [competition],
+            "code_file": str((path.parent / meta["code_file"]).resolve())}
+    (folder / "kernel-metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return folder / "kernel-metadata.json"
 
 
 def commands(datasets: list[Path], kernel_metadata: Path, message: str, create: bool) -> list[list[str]]:
@@ -171,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-m", "--message", default="arc24 upload", help="version notes for the datasets")
     parser.add_argument(
+        "--competition", metavar="SLUG",
+        help=f"the competition whose tasks the kernel reads ({' or '.join(ARC_COMPETITIONS)}; default: the first "
+             "of the kernel metadata's competition_sources)",
+    )
+    parser.add_argument(
         "--create", action="store_true", help="first upload: create the datasets instead of versioning them"
     )
     args = parser.parse_args(argv)
@@ -180,7 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         found, dataset_id = check_dataset(folder)
         problems += found
         ids.append(dataset_id)
-    problems += check_kernel(args.kernel_metadata)
+    competition = args.competition
+    if competition is not None and (problem := slug_problem(competition, "--competition")):
+        problems.append(problem)
+        competition = None
+    problems += check_kernel(args.kernel_metadata, competition)
     for line in problems:
         print(line)
     if problems:
@@ -197,7 +230,16 @@ def main(argv: list[str] | None = None) -> int:
                 "the kernel will not see it"
             )
 
-    todo = commands(args.dataset, args.kernel_metadata, args.message, args.create)
+    meta = json.loads(args.kernel_metadata.read_text())
+    competition = competition or meta["competition_sources"][0]
+    if competition not in ARC_COMPETITIONS:
+        print(f"warning: --competition {competition}: not an ARC Prize competition ({', '.join(ARC_COMPETITIONS)}); "
+              "the notebook looks for its arc-agi_test_challenges.json under /kaggle/input")
+    print(f"competition: {competition}")
+    kernel = kernel_with_competition(args.kernel_metadata, competition)
+    if kernel != args.kernel_metadata:
+        print(f"kernel metadata with competition_sources [{competition}]: {kernel}")
+    todo = commands(args.dataset, kernel, args.message, args.create)
     if args.dry_run:
         for command in todo:
             print("would run:", shlex.join(command))

@@ -7,12 +7,14 @@ message and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
 EXIT_PROBLEMS = 1  # the command ran and found problems (bad data, failed checks)
 EXIT_USAGE = 2  # the command could not run as asked (bad config, missing file)
 EXIT_OOM = 3  # out of memory: the message says what to lower
+EXIT_INTERRUPTED = 130  # Ctrl-C: the message says how to continue
 
 
 def _default_data_dir() -> Path:
@@ -71,11 +73,18 @@ def cmd_solve(args) -> int:
     from arc24.config import load_config
     from arc24.solving.config import SolveConfig
     from arc24.solving.records import health_table
-    from arc24.solving.solve import solve
+    from arc24.solving.solve import SolveInterrupted, solve
 
     overrides = [f"challenges={args.challenges}", f"out_dir={Path(args.out).parent}"] + args.set
+    overrides += ["overwrite=true"] if args.overwrite else []
     config = load_config(SolveConfig, args.config, overrides)
-    summary = solve(config)
+    try:
+        summary = solve(config)
+    except SolveInterrupted as exc:
+        again = _without_overwrite(args.argv)  # starting over again would drop what was kept
+        print(f"arc24 solve: interrupted with {exc.finished} of {exc.total} tasks finished (kept in {exc.out}); "
+              f"to continue, run the same command: {shlex.join(['arc24', *again])}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     produced = Path(summary["submission"])
     if produced.resolve() != Path(args.out).resolve():
         produced.replace(args.out)
@@ -83,6 +92,35 @@ def cmd_solve(args) -> int:
     print(f"[arc24 solve] {summary['tasks']} tasks; weights used: {summary['weights']}; "
           f"placeholders: {summary['placeholders']}; submission: {args.out}")
     return 0
+
+
+def _without_overwrite(argv: list[str]) -> list[str]:
+    kept, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--overwrite" or argv[i].replace(" ", "").startswith("--set=overwrite="):
+            i += 1
+        elif argv[i] == "--set" and i + 1 < len(argv) and argv[i + 1].replace(" ", "").startswith("overwrite="):
+            i += 2
+        else:
+            kept.append(argv[i])
+            i += 1
+    return kept
+
+
+def cmd_status(args) -> int:
+    """A run's state from its folder alone: no model, no torch."""
+    from arc24.solving.status import run_status, status_text
+
+    print(status_text(run_status(args.run_dir)))
+    return 0
+
+
+def cmd_rescore(args) -> int:
+    """A finished run's attempts chosen again by other selections, without the model."""
+    from arc24.evaluation.rescore import rescore_main
+    from arc24.solving.voting import SELECTIONS
+
+    return rescore_main(args.run_dir, list(SELECTIONS) if args.selection == ["all"] else args.selection, args.json)
 
 
 def cmd_validate_submission(args) -> int:
@@ -263,7 +301,30 @@ def build_parser() -> argparse.ArgumentParser:
                                                             "and summary.json go beside it")
     p.add_argument("--config", help="YAML file of SolveConfig settings")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start over in the folder, removing the run there (by default a run continues its folder: "
+                        "the tasks it finished are kept, and other prediction settings are refused)")
     p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("status", help="a solve run's state from its folder: finished, running or interrupted, ...",
+                       description="Read a solve run's folder (also a bench run or a sweep run) and tell its state: "
+                                   "finished, running or interrupted, or not started; tasks done of the total, "
+                                   "placeholders, seconds per task and the main settings. Loads no model.")
+    p.add_argument("run_dir", help="the run's folder (where solve_settings.json and health.json are)")
+    p.set_defaults(func=cmd_status)
+
+    from arc24.solving.voting import SELECTIONS
+
+    p = sub.add_parser("rescore", help="choose a finished run's attempts again by another selection (no model)",
+                       description="Re-rank the candidates in a run's predictions.jsonl by each named selection "
+                                   "and write RUN_DIR/submission.NAME.json; with the run's solutions.json, print "
+                                   "each selection's score beside pass_n (some candidate right: the ceiling). "
+                                   "Selections: " + "; ".join(f"{k}: {v}" for k, v in SELECTIONS.items()) + ".")
+    p.add_argument("run_dir", help="a solve, bench or sweep run's folder")
+    p.add_argument("--selection", action="append", choices=[*SELECTIONS, "all"], required=True,
+                   help="a selection (repeatable), or all")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.set_defaults(func=cmd_rescore)
 
     p = sub.add_parser("validate-submission", help="check a submission covers every task and test input")
     p.add_argument("submission")
@@ -364,15 +425,12 @@ ERROR_LOG = "arc24-error.log"
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command, to say how to continue it
     from arc24.config import ConfigError
     from arc24.data.tasks import DataError
-    from arc24.training.memory import OutOfMemory
 
     try:
         return args.func(args)
-    except OutOfMemory as exc:
-        print(f"arc24 {args.command}: {exc}", file=sys.stderr)
-        return EXIT_OOM
     except (ConfigError, DataError, FileNotFoundError) as exc:  # the user's to fix: the message says how
         print(f"arc24 {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE if not isinstance(exc, DataError) else EXIT_PROBLEMS
@@ -380,6 +438,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"arc24 {args.command}: interrupted; start the same command again to continue", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - maybe a bug of ours: one line here, the traceback in a file
+        # Out of memory can only come from a command that imported torch: `status` and the like do not
+        memory = sys.modules.get("arc24.training.memory")
+        if memory is not None and isinstance(exc, memory.OutOfMemory):
+            print(f"arc24 {args.command}: {exc}", file=sys.stderr)
+            return EXIT_OOM
         return _report_crash(args.command, exc)
 
 

@@ -163,3 +163,14 @@ def load_config(cls: type[T], path: str | Path | None, overrides: list[str] | No
 
 def save_config(obj, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(to_dict(obj), sort_keys=False))
+
+
+def check_range(name: str, value, low, high=None, note: str = "") -> None:
+    """A count or size setting NAME within [LOW, HIGH] (no upper bound when HIGH is None), else a
+    ConfigError stating the allowed range, e.g. "n_views must be at least 1, got 0"."""
+    import math
+
+    bad = isinstance(value, float) and not math.isfinite(value)
+    if bad or value < low or (high is not None and value > high):
+        allowed = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ConfigError(f"{name} must be {allowed}{note}, got {value}")

@@ -213,12 +213,14 @@ def random_augmentation(
     return Augmentation(dihedral=k, colour_map=colour_map, order=order, target=target)
 
 
-def inference_augmentations(n: int, seed: int, task: Task) -> list[Augmentation]:
+def inference_augmentations(n: int, seed: int, task: Task, dihedral: bool = True) -> list[Augmentation]:
     """n distinct views for predicting the test outputs of `task`; deterministic in seed.
 
     View i uses dihedral transform i % 8. The first 8 views keep the colours and train order
     (so view 0 is the identity); later ones add a random colour permutation (background fixed)
     and a random train order. Targets are never swapped: the test pairs stay the questions.
+    dihedral=False: every view keeps the task's orientation; view 0 is the identity, the others
+    permute the colours and the train order.
     """
     if n < 0:
         raise ValueError(f"number of views must be >= 0, got {n}")
@@ -227,8 +229,8 @@ def inference_augmentations(n: int, seed: int, task: Task) -> list[Augmentation]
     views: list[Augmentation] = []
     seen: set[tuple] = set()
     for i in range(n):
-        k = i % N_DIHEDRAL
-        if i < N_DIHEDRAL:
+        k = i % N_DIHEDRAL if dihedral else 0
+        if i < N_DIHEDRAL and (dihedral or i == 0):
             view = Augmentation(dihedral=k)
         else:
             view = _new_random_view(rng, k, n_train, seen)

@@ -76,10 +76,163 @@ def _fenced_body(text: str, opening: re.Pattern) -> tuple[re.Match, list[str]]:
     return header, lines[1:close]
 
 
+class GridGrammar:
+    """Which character may come next in an answer of one format, so decoding can only write grids.
+
+    An automaton over characters: a state is a small hashable tuple, `step` gives the state after
+    one more character or None when that character cannot come next, and `complete` says whether
+    the text so far is a whole grid. Every text the grammar completes parses (a test checks it);
+    the model still chooses the shape and every cell. Subclasses build their states from the
+    helpers below.
+    """
+
+    alphabet: frozenset = frozenset()
+
+    def start(self) -> tuple:
+        raise NotImplementedError
+
+    def step(self, state: tuple, ch: str) -> tuple | None:
+        raise NotImplementedError
+
+    def complete(self, state: tuple) -> bool:
+        raise NotImplementedError
+
+    def accepts_prefix(self, text: str) -> bool:
+        state = self.start()
+        for ch in text:
+            state = self.step(state, ch)
+            if state is None:
+                return False
+        return True
+
+    @staticmethod
+    def _side(digits: str, ch: str) -> str | None:
+        """A grid side being written in decimal: no leading zero, at most MAX_SIDE."""
+        if ch not in DIGITS or (not digits and ch == "0") or int(digits + ch) > MAX_SIDE:
+            return None
+        return digits + ch
+
+
+class _FencedGrammar(GridGrammar):
+    """Shared by the fenced formats: a fixed opening, the rows, then a closing fence and an
+    optional newline (the end-of-turn token follows)."""
+
+    opening = ""
+
+    def start(self) -> tuple:
+        return ("open", 0)
+
+    def step(self, state: tuple, ch: str) -> tuple | None:
+        kind = state[0]
+        if kind == "open":
+            i = state[1]
+            if ch != self.opening[i]:
+                return None
+            return ("open", i + 1) if i + 1 < len(self.opening) else self._after_opening()
+        if kind == "close":
+            i = state[1]
+            if i < len(FENCE):
+                return ("close", i + 1) if ch == FENCE[i] else None
+            return ("done",) if ch == "\n" else None
+        if kind == "done":
+            return None
+        return self._body(state, ch)
+
+    def complete(self, state: tuple) -> bool:
+        return state in (("close", len(FENCE)), ("done",))
+
+    def _after_opening(self) -> tuple:
+        raise NotImplementedError
+
+    def _body(self, state: tuple, ch: str) -> tuple | None:
+        raise NotImplementedError
+
+
+class _NumberedFenceGrammar(_FencedGrammar):
+    opening = f"{FENCE}grid shape: "
+    alphabet = frozenset(opening) | DIGITS | frozenset("x\n")
+
+    def _after_opening(self) -> tuple:
+        return ("height", "")
+
+    def _body(self, state: tuple, ch: str) -> tuple | None:
+        kind = state[0]
+        if kind == "height":
+            if ch == "x" and state[1]:
+                return ("width", "", int(state[1]))
+            digits = self._side(state[1], ch)
+            return None if digits is None else ("height", digits)
+        if kind == "width":
+            if ch == "\n" and state[1]:
+                return ("number", 1, 0, state[2], int(state[1]))
+            digits = self._side(state[1], ch)
+            return None if digits is None else ("width", digits, state[2])
+        if kind == "number":  # the row number and its space, written out in full
+            _, row, i, h, w = state
+            label = f"{row} "
+            if ch != label[i]:
+                return None
+            return ("number", row, i + 1, h, w) if i + 1 < len(label) else ("cells", row, 0, h, w)
+        _, row, k, h, w = state  # "cells": k cells of this row written
+        if ch in DIGITS and k < w:
+            return ("cells", row, k + 1, h, w)
+        if ch == "\n" and k == w:
+            return ("close", 0) if row == h else ("number", row + 1, 0, h, w)
+        return None
+
+
+class _PlainFenceGrammar(_FencedGrammar):
+    """The first row sets the width; a row may follow a finished row until MAX_SIDE rows."""
+
+    opening = FENCE + "\n"
+    alphabet = frozenset(opening) | DIGITS
+
+    def _after_opening(self) -> tuple:
+        return ("cells", 1, 0, 0)
+
+    def _body(self, state: tuple, ch: str) -> tuple | None:
+        kind, row, k, w = state  # w == 0: the first row, width not known yet
+        if kind == "cells":
+            if ch in DIGITS and k < (w or MAX_SIDE):
+                return ("cells", row, k + 1, w)
+            if ch == "\n" and k and (k == w or not w):
+                return ("row end", row, 0, k)
+            return None
+        if ch in DIGITS and row < MAX_SIDE:  # "row end"
+            return ("cells", row + 1, 1, w)
+        return ("close", 1) if ch == FENCE[0] else None
+
+
+class _SpacedGrammar(GridGrammar):
+    alphabet = DIGITS | frozenset(" \n")
+
+    def start(self) -> tuple:
+        return ("cell", 1, 0, 0)
+
+    def step(self, state: tuple, ch: str) -> tuple | None:
+        kind, row, k, w = state  # k cells of this row written; w == 0 until the first row ends
+        if kind == "cell":  # a digit must come
+            return ("digit", row, k + 1, w) if ch in DIGITS else None
+        if kind == "digit":  # after a digit: a space, or the row's end
+            if ch == " " and k < (w or MAX_SIDE):
+                return ("cell", row, k, w)
+            if ch == "\n" and (k == w or not w):
+                return ("row end", row, 0, w or k)
+            return None
+        if ch in DIGITS and row < MAX_SIDE:  # "row end"
+            return ("digit", row + 1, 1, w)
+        return None
+
+    def complete(self, state: tuple) -> bool:
+        kind, row, k, w = state
+        return kind == "row end" or (kind == "digit" and (k == w or (not w and row == 1)))
+
+
 class GridFormat:
     """A named way to write a grid as text. Subclasses implement `render` and `_parse`."""
 
     name: str = ""
+    grammar: GridGrammar = GridGrammar()
 
     def render(self, grid: Grid) -> str:
         """The grid as text, without a trailing newline. ValueError for an invalid grid."""
@@ -119,6 +272,7 @@ class NumberedFence(GridFormat):
     """
 
     name = "numbered-fence"
+    grammar = _NumberedFenceGrammar()
     _opening = re.compile(r"```grid shape: ([1-9][0-9]*)x([1-9][0-9]*)")  # no leading zeros
 
     def render(self, grid: Grid) -> str:
@@ -156,6 +310,7 @@ class PlainFence(GridFormat):
     """
 
     name = "plain-fence"
+    grammar = _PlainFenceGrammar()
     _opening = re.compile(re.escape(FENCE))
 
     def render(self, grid: Grid) -> str:
@@ -172,6 +327,7 @@ class Spaced(GridFormat):
     """No fence: one row per line, cells separated by single spaces ("1 0 0")."""
 
     name = "spaced"
+    grammar = _SpacedGrammar()
 
     def render(self, grid: Grid) -> str:
         grid = check_grid(grid)

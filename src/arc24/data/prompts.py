@@ -99,23 +99,28 @@ def build_messages(
     task: Task, template_name: str, fmt: str, test_index: int = 0, include_answer: bool = True
 ) -> list[dict]:
     """The chat: one user message, plus the assistant answer when include_answer and the answer is known."""
+    return _build(task, template_name, fmt, test_index, include_answer)[0]
+
+
+def _build(task: Task, template_name: str, fmt: str, test_index: int, include_answer: bool):
+    """The messages, and the character spans of the shown examples' outputs in the user message."""
     template = get_template(template_name)
     grid_format = get_format(fmt)
     shown, query, answer = _shown_and_answer(task, template.kind, test_index)
-    parts = [template.intro]
+    parts, spans, start = [template.intro], [], len(template.intro) + 2
     for n, (inp, out) in enumerate(shown, start=1):
-        parts.append(
-            template.example.format(
-                n=n,
-                input=grid_format.render(inp),
-                output=grid_format.render(out) if out is not None else "",
-            )
-        )
+        output = grid_format.render(out) if out is not None else ""
+        part = template.example.format(n=n, input=grid_format.render(inp), output=output)
+        if output:  # the output is the last field of an example, so its last occurrence
+            at = start + part.rindex(output)
+            spans.append((at, at + len(output)))
+        parts.append(part)
+        start += len(part) + 2
     parts.append(template.query.format(input=grid_format.render(query) if query is not None else ""))
     messages = [{"role": "user", "content": "\n\n".join(parts)}]
     if include_answer and answer is not None:
         messages.append({"role": "assistant", "content": grid_format.render(answer)})
-    return messages
+    return messages, spans
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,9 @@ def _token_ids(tokenizer, messages: list[dict], add_generation_prompt: bool) -> 
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def _encode_training(tokenizer, messages: list[dict]) -> Encoded:
+def _encode_training(tokenizer, messages: list[dict], example_spans=()) -> Encoded:
+    """example_spans: character spans of the user message whose tokens are learned too (the shown
+    examples' outputs, see fit_task's learn_examples)."""
     if not messages or messages[-1].get("role") != "assistant":
         raise ValueError("training messages must end with the assistant answer")
     prompt = _token_ids(tokenizer, messages[:-1], add_generation_prompt=True)
@@ -152,7 +159,22 @@ def _encode_training(tokenizer, messages: list[dict]) -> Encoded:
     last_special = max((i for i, t in enumerate(completion) if t in special), default=len(completion) - 1)
     n_learned = last_special + 1
     labels = [IGNORE_INDEX] * len(prompt) + completion[:n_learned] + [IGNORE_INDEX] * (len(completion) - n_learned)
+    if example_spans:
+        _label_spans(tokenizer, messages, example_spans, full, labels)
     return Encoded(input_ids=full, labels=labels, prompt_len=len(prompt))
+
+
+def _label_spans(tokenizer, messages: list[dict], spans, ids: list[int], labels: list[int]) -> None:
+    """Give the tokens that lie inside the user message's character spans their own ids as labels."""
+    text = tokenizer.apply_chat_template(messages, tokenize=False)
+    base = text.index(messages[0]["content"])
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    if list(encoded["input_ids"]) != ids:
+        raise ValueError("the tokenizer's offsets do not match its tokens; learn_examples is not supported with it")
+    bounds = [(base + a, base + b) for a, b in spans]
+    for i, (a, b) in enumerate(encoded["offset_mapping"]):
+        if a < b and any(lo <= a and b <= hi for lo, hi in bounds):
+            labels[i] = ids[i]
 
 
 def encode_for_training(tokenizer, messages: list[dict], max_seq_len: int) -> Encoded | None:
@@ -197,11 +219,14 @@ def fit_task(
     max_seq_len: int,
     for_training: bool = True,
     test_index: int = 0,
+    learn_examples: bool = False,
 ) -> Fitted:
     """Build and encode the prompt, dropping train pairs (last first, keeping at least one) until it fits.
 
     For training the answer counts towards the length and must be known. For inference only
     the prompt is encoded; the caller must leave room for the generated answer in max_seq_len.
+    learn_examples (training): the shown examples' outputs are learned too, each predicted from
+    the examples before it, so one sequence teaches the rule several times over.
     """
     answer = answer_grid(task, template_name, test_index)
     if for_training and answer is None:
@@ -212,9 +237,9 @@ def fit_task(
     # Prompt length grows with the number of pairs, so the first count that fits keeps the most.
     for n_train in range(n_total, min_train - 1, -1):
         trimmed = dataclasses.replace(task, train=task.train[:n_train])
-        messages = build_messages(trimmed, template_name, fmt, test_index, include_answer=for_training)
+        messages, spans = _build(trimmed, template_name, fmt, test_index, include_answer=for_training)
         if for_training:
-            encoded = _encode_training(tokenizer, messages)
+            encoded = _encode_training(tokenizer, messages, spans if learn_examples else ())
             input_ids, labels = encoded.input_ids, encoded.labels
         else:
             input_ids, labels = encode_for_inference(tokenizer, messages), None

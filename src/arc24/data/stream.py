@@ -43,6 +43,8 @@ class StreamSettings:
     problem_augmentation: float = 0.0  # probability of an extra input-only or output-only transform
     permute_background: bool = False
     swap_target: bool = True  # any pair with an output may be the target, not only the test pair
+    learn_examples: bool = False  # also learn the shown examples' outputs (prompts.fit_task)
+    dihedral: bool = True  # samples may be rotated and flipped (else colours and order only)
 
     def __post_init__(self):
         # Checked here, so a bad name fails when the config is read, not at sample 10,000.
@@ -88,6 +90,10 @@ class SampleStream:
         # Only StreamSettings' own fields: a subclass (the training config's data section) adds the
         # dataset lists, which name files; the mix fingerprint covers what was loaded from them.
         own = {f.name: getattr(settings, f.name) for f in dataclasses.fields(StreamSettings)}
+        # Added later: left out at their old behaviour, so the runs before them keep their samples.
+        for name, old in (("learn_examples", False), ("dihedral", True)):
+            if own[name] == old:
+                del own[name]
         blob = json.dumps({"mix": mix.fingerprint(), "settings": own}, sort_keys=True)
         self.fingerprint = hashlib.sha256(blob.encode()).hexdigest()[:16]
         self._entropy = int(self.fingerprint, 16)
@@ -111,11 +117,12 @@ class SampleStream:
                 if applied:
                     notes.append(problem.describe())
             augmentation = random_augmentation(
-                rng, task, permute_background=s.permute_background, swap_target=s.swap_target)
+                rng, task, dihedral=s.dihedral, permute_background=s.permute_background, swap_target=s.swap_target)
             view = augmentation.apply_task(task)
             if view.test[0].output is None and get_template(prompt).kind == "output-from-examples":
                 continue  # no known answer (only possible for a task with a single pair); draw again
-            fitted = fit_task(self.tokenizer, view, prompt, s.grid_format, s.max_seq_len, for_training=True)
+            fitted = fit_task(self.tokenizer, view, prompt, s.grid_format, s.max_seq_len, for_training=True,
+                              learn_examples=s.learn_examples)
             if fitted.too_long:
                 skipped.append(task.id)
                 continue

@@ -14,9 +14,9 @@ writes, and then:
   outputs are).
 
 The defaults suit a CPU: the embedded SmolLM2 and the `new-lora` profile (a new LoRA per task,
-40 steps, 8 views); `--set` changes any SolveConfig setting. Runs resume: the same command again
-keeps the tasks already done (solve's `resume`), and a run with other settings in the same
-folder is refused.
+40 steps, 8 views); `--set` changes any SolveConfig setting. Runs continue: the same command again
+keeps the tasks already done (as solve does), a run with other settings in the same folder is
+refused, and `--set overwrite=true` starts over.
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ from arc24.config import ConfigError, load_config
 from arc24.data.task import grid_to_list
 from arc24.data.tasks import load_tasks, select_tasks
 from arc24.evaluation.render import render_task
+from arc24.evaluation.rescore import selection_submissions
 from arc24.evaluation.scoring import prediction_metrics, read_submission, score_submission
 from arc24.files import read_json, write_atomic, write_json_atomic
 from arc24.solving.config import SolveConfig
 from arc24.solving.inference import read_predictions
 from arc24.solving.records import read_health
+from arc24.solving.voting import SELECTIONS
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 REPO = Path(__file__).resolve().parents[3]
@@ -45,7 +47,7 @@ REPO = Path(__file__).resolve().parents[3]
 # bench measures what a user of the CPU would run. 200 new tokens hold the longest answer of both
 # suites (143 tokens): a model that never closes its grid costs 200 tokens per view, not a 30x30
 # grid's 1,039.
-CPU_BENCH = ["model=embedded", "profile=new-lora", "max_new_tokens=200", "resume=true"]
+CPU_BENCH = ["model=embedded", "profile=new-lora", "max_new_tokens=200"]
 # Settings the bench sets itself.
 OWN = {"challenges": "the suite", "solutions": "the suite", "task_ids": "--tasks", "out_dir": "--out"}
 
@@ -119,9 +121,9 @@ def bench(suite: str, sets: list[str], data: str | os.PathLike, out: str | os.Pa
     check_suite(suite)
     out = Path(out or Path("runs") / "bench" / suite).resolve()  # x and ./x: one run in solve's settings
     config = bench_config(sets, out)
-    if n_tasks is not None and n_tasks < 1:
-        raise ConfigError(f"--tasks: must be >= 1, got {n_tasks}")
     tasks, sources = load_suite(suite, data)
+    if n_tasks is not None and not 1 <= n_tasks <= len(tasks):
+        raise ConfigError(f"--tasks must be between 1 and {len(tasks)} (the suite has {len(tasks)} tasks), got {n_tasks}")
     tasks = dict(list(tasks.items())[:n_tasks])
     # solve writes these two files again, the same, from what it loaded: they are the run's record of its tasks
     out.mkdir(parents=True, exist_ok=True)
@@ -138,8 +140,14 @@ def report(suite: str, tasks: dict, sources: dict, config: SolveConfig, sets: li
     out = Path(config.out_dir)
     submission = read_submission(out / "submission.json")
     score = score_submission(submission, tasks)
-    metrics = prediction_metrics(read_predictions(out / "predictions.jsonl"), tasks)
+    predictions = read_predictions(out / "predictions.jsonl")
+    metrics = prediction_metrics(predictions, tasks)
     health = {h.task_id: h for h in read_health(out / "health.json")}
+    # With scored candidates, every selection's score on the same candidates (arc24 rescore).
+    selections = {}
+    if any(p.score is not None for p in predictions):
+        selections = {name: score_submission(made, tasks).score
+                      for name, made in selection_submissions(tasks, predictions, SELECTIONS).items()}
     rows = [{"task_id": t, "source": sources[t], "solved": score.per_task[t]["score"] == 1.0,
              "score": score.per_task[t]["score"], "pass_n": metrics["per_task"][t]["pass_n"],
              "vote_2": metrics["per_task"][t]["vote_2"], "seconds": health[t].seconds, "weights": health[t].weights}
@@ -147,7 +155,8 @@ def report(suite: str, tasks: dict, sources: dict, config: SolveConfig, sets: li
     result = {"suite": suite, "tasks": len(rows), "settings": asdict(config), "overrides": CPU_BENCH + list(sets),
               "machine": machine(), "commit": git_commit(), "wall_seconds": round(wall, 1),
               "seconds_per_task": round(sum(r["seconds"] for r in rows) / len(rows), 2),
-              "score": score.score, "pass_n": metrics["pass_n"], "vote_2": metrics["vote_2"], "per_task": rows}
+              "score": score.score, "pass_n": metrics["pass_n"], "vote_2": metrics["vote_2"],
+              "selections": selections, "per_task": rows}
     write_json_atomic(result, out / "bench.json", indent=1)
     table = markdown(result)
     write_atomic(out / "bench.md", lambda tmp: tmp.write_text(table, encoding="utf-8"))
@@ -170,6 +179,8 @@ def markdown(result: dict) -> str:
              f"{result['seconds_per_task']} s per task, {result['wall_seconds']} s wall; "
              f"{result['machine']['platform']}, {result['machine']['cores']} cores; commit {result['commit']}",
              f"settings: {' '.join(result['overrides'])}",
+             *(["score by selection (the same candidates): "
+                + ", ".join(f"{k} {v:.3f}" for k, v in result["selections"].items())] if result["selections"] else []),
              "",
              "| task | source | solved | pass_n | vote_2 | seconds | weights |",
              "| --- | --- | --- | --- | --- | --- | --- |"]

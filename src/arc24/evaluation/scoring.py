@@ -31,7 +31,7 @@ from arc24.data.task import Grid, Task, as_grid, grids_equal
 from arc24.data.tasks import DataError, Problem, _is_single_task, _read_solutions, grid_problem, load_tasks
 from arc24.solving.inference import Prediction
 from arc24.solving.submission import ATTEMPTS
-from arc24.solving.voting import rank_grids
+from arc24.solving.voting import rank_predictions
 
 METRICS = ("accuracy", "correct_pixels", "correct_size", "pass_n", "vote_1", "vote_2", "unanswered")
 
@@ -249,11 +249,11 @@ def score_main(
 
 
 def vote_ranking(predictions: Iterable[Prediction]) -> list[Grid]:
-    """The distinct parsed grids of PREDICTIONS, best first, by the submission's own rule (voting.rank_grids).
+    """The distinct parsed grids of PREDICTIONS, best first, by the vote (voting.rank_predictions).
 
     Unparseable predictions (grid None) take no part.
     """
-    return [grid for grid, _, _ in rank_grids((p.grid, p.logprob_mean) for p in predictions if p.grid is not None)]
+    return [c.grid for c in rank_predictions(predictions, "vote")]
 
 
 def _cell_share(grid: Grid | None, truth: Grid) -> float:

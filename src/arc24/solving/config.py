@@ -12,11 +12,12 @@ writes files, and loads nothing it does not need.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Literal
 
-from arc24.config import ConfigError, from_dict
+from arc24.config import ConfigError, check_range, from_dict
 
 LORA_CHOICES = ("continue", "new")
 
@@ -36,6 +37,9 @@ class TTFTSettings:
     lora_rank: int = 16
     lora_alpha: int = 0  # 0: equal to lora_rank
     loss: str = "auto"
+    # Learn the shown examples' outputs too, not only the held-out pair's: more to learn from per
+    # step (prompts.fit_task).
+    learn_examples: bool = False
     max_seconds: float = 0.0  # 0: no limit; otherwise stop fine-tuning a task after this long
     memory_limit_gb: float = 0.0  # 0: none; a cap to make out-of-memory happen for real in tests
 
@@ -68,12 +72,25 @@ class SolveConfig:
     max_seq_len: int = 0
     ttft: TTFTSettings = field(default_factory=TTFTSettings)
     n_views: int = 96  # 8 dihedral transforms x 12 colour/order variants
+    # Views and test-time fine-tuning samples may rotate and flip the task; false: colours and
+    # train order only (a small model learns one orientation of a rule in fewer steps).
+    dihedral: bool = True
     backend: str = "auto"  # auto: vLLM when installed with a GPU, else transformers
     # The base weights' dtype: auto is bf16 where the GPU or CPU computes it natively, else fp32
     # (said in the run's output). LoRA weights and optimizer state stay fp32.
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     batch_size: int = 16
     max_new_tokens: int = 0  # 0: enough for a 30x30 grid
+    # Decode only tokens that continue a grid of the format (inference.GridConstraint), so every
+    # answer parses; the transformers backend only (vLLM's answers are free, said in the summary).
+    constrained_decoding: bool = True
+    # Choosing the two attempts (voting.SELECTIONS). scoring_views: score every distinct candidate
+    # by its likelihood as the answer under this many views (likelihood.py); 0: no scoring.
+    selection: str = "vote"
+    scoring_views: int = 0
+    # Above 0: per view, every answer at least this likely (search.py; up to 8), not only the
+    # greedy one. Transformers backend with constrained_decoding only.
+    search_min_prob: float = 0.0
     deadline_hours: float = 12.0
     safety_margin_minutes: float = 45.0
     allow_base_model: bool = False  # predictions from weights without any fine-tuning need this
@@ -84,7 +101,9 @@ class SolveConfig:
     task_timeout_minutes: float = 0.0  # 0: 3x a task's planned share of the run; then it is abandoned
     vllm_gpu_memory_utilization: float = 0.45  # the engine shares the GPU with test-time fine-tuning
     scratch_dir: str = ""  # test-time fine-tuned adapters for vLLM; empty: OUT_DIR/scratch
-    resume: bool = False  # keep the tasks an interrupted run in OUT_DIR finished (same settings only)
+    # A run continues its OUT_DIR: the tasks finished there are kept (refused when the settings that
+    # change predictions differ). overwrite: start over, removing the old run's records.
+    overwrite: bool = False
 
     def with_profile(self) -> SolveConfig:
         """A copy with the profile's values in the settings still at their defaults."""
@@ -101,23 +120,54 @@ class SolveConfig:
         return from_dict(SolveConfig, data)
 
     def check(self) -> None:
-        """Settings problems that need no file or model, raised before any work starts."""
+        """Settings problems that need no file or model, raised before any work starts; each
+        message names the setting, its allowed range and the value given."""
         if self.ttft.lora == "continue" and not self.adapter:
             raise ConfigError("ttft.lora=continue needs a trained adapter (adapter=FOLDER); without one, set "
                               "ttft.lora=new for a new LoRA of rank ttft.lora_rank on the base model "
                               "(or profile=new-lora, its tuned recipe)")
-        if self.ttft.lora == "new" and self.ttft.lora_rank < 1:
-            raise ConfigError(f"ttft.lora_rank: a new LoRA needs a rank >= 1, got {self.ttft.lora_rank}")
-        for name in ("n_views", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name}: must be >= 1, got {getattr(self, name)}")
-        for name in ("steps", "warmup_steps", "lora_alpha"):
-            if getattr(self.ttft, name) < 0:
-                raise ConfigError(f"ttft.{name}: must be >= 0, got {getattr(self.ttft, name)}")
-        if self.ttft.batch_size < 1:
-            raise ConfigError(f"ttft.batch_size: must be >= 1, got {self.ttft.batch_size}")
-        if self.max_seq_len < 0 or self.max_new_tokens < 0 or self.workers < 0:
-            raise ConfigError("max_seq_len, max_new_tokens and workers must be >= 0 (0: automatic)")
+        t = self.ttft
+        # (name, value, lowest, highest or None: no upper bound)
+        counts = [
+            ("ttft.steps", t.steps, 0, None), ("ttft.warmup_steps", t.warmup_steps, 0, max(t.steps, 0)),
+            ("ttft.batch_size", t.batch_size, 1, None), ("ttft.lora_rank", t.lora_rank, 1, None),
+            ("ttft.lora_alpha", t.lora_alpha, 0, None), ("ttft.max_seconds", t.max_seconds, 0, None),
+            ("ttft.memory_limit_gb", t.memory_limit_gb, 0, None),
+            ("n_views", self.n_views, 1, None), ("batch_size", self.batch_size, 1, None),
+            ("max_new_tokens", self.max_new_tokens, 0, None), ("max_seq_len", self.max_seq_len, 0, None),
+            ("workers", self.workers, 0, None), ("seed", self.seed, 0, None),
+            ("task_timeout_minutes", self.task_timeout_minutes, 0, None),
+            ("safety_margin_minutes", self.safety_margin_minutes, 0, None),
+        ]
+        notes = {"ttft.warmup_steps": " (at most ttft.steps)", "ttft.lora_alpha": " (0: the rank)",
+                 "ttft.max_seconds": " (0: no limit)", "ttft.memory_limit_gb": " (0: none)",
+                 "max_new_tokens": " (0: enough for a 30x30 grid)",
+                 "max_seq_len": " (0: what the model was trained with)", "workers": " (0: one per GPU, 1 on CPU)",
+                 "task_timeout_minutes": " (0: 3x a task's planned share)"}
+        for name, value, low, high in counts:
+            check_range(name, value, low, high, notes.get(name, ""))
+        check_range("scoring_views", self.scoring_views, 0, None, " (0: candidates are not scored)")
+        check_range("search_min_prob", self.search_min_prob, 0, 1, " (0: greedy answers only)")
+        if self.search_min_prob and not self.constrained_decoding:
+            raise ConfigError("search_min_prob needs constrained_decoding=true (the search follows grid tokens only)")
+        from arc24.solving.voting import SELECTIONS  # torch-free, as this module
+
+        if self.selection not in SELECTIONS:
+            raise ConfigError(f"selection must be one of {', '.join(SELECTIONS)}, got {self.selection!r}")
+        if self.selection != "vote" and not self.scoring_views:
+            raise ConfigError(f"selection={self.selection} ranks candidates by their score: set scoring_views "
+                              f"(e.g. 8), or selection=vote")
+        if not math.isfinite(t.learning_rate) or t.learning_rate <= 0:
+            raise ConfigError(f"ttft.learning_rate must be a number above 0, got {t.learning_rate}")
+        if not math.isfinite(self.deadline_hours) or self.deadline_hours <= 0:
+            raise ConfigError(f"deadline_hours must be a number above 0, got {self.deadline_hours}")
+        if self.safety_margin_minutes >= self.deadline_hours * 60:
+            raise ConfigError(f"safety_margin_minutes must be between 0 and {self.deadline_hours * 60:g} "
+                              f"(less than deadline_hours={self.deadline_hours:g}), got {self.safety_margin_minutes:g}")
+        u = self.vllm_gpu_memory_utilization
+        if not (math.isfinite(u) and 0 < u <= 1):
+            raise ConfigError(f"vllm_gpu_memory_utilization must be above 0 and at most 1 (a share of the GPU), "
+                              f"got {u}")
 
 
 # ---------------------------------------------------------------- the notebook's parameters

@@ -62,6 +62,9 @@ class Prediction:
     logprob_mean: float  # mean log-probability of the generated tokens (<= 0)
     n_tokens: int
     weights: str = ""  # which weights answered: ttft | fine-tuned | base (see task_solver.py)
+    # The grid's mean log-probability as the answer under the scoring views (likelihood.py);
+    # None when candidates were not scored. Equal for every prediction of the same grid.
+    score: float | None = None
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -81,6 +84,7 @@ class Prediction:
             logprob_mean=float(d["logprob_mean"]),
             n_tokens=int(d["n_tokens"]),
             weights=d.get("weights", ""),
+            score=None if d.get("score") is None else float(d["score"]),
         )
 
 
@@ -135,6 +139,7 @@ def build_requests(
     fmt: str = DEFAULT_FORMAT,
     *,
     max_prompt_len: int,
+    dihedral: bool = True,
 ) -> tuple[list[PredictRequest], list[tuple[str, int, int]]]:
     """Prompts for n_views augmented views of every test input, and the test inputs that do not fit.
 
@@ -147,7 +152,7 @@ def build_requests(
     requests: list[PredictRequest] = []
     too_long: list[tuple[str, int, int]] = []
     for task_id, task in tasks.items():
-        views = inference_augmentations(n_views, seed, task)
+        views = inference_augmentations(n_views, seed, task, dihedral)
         augmented = [view.apply_task(task) for view in views]
         for test_index in range(len(task.test)):
             longest_unfit = 0
@@ -238,12 +243,14 @@ def _template_end_token(tokenizer) -> int | None:
 
 
 class TransformersBackend(Backend):
-    """Batched greedy generation with a transformers model (KV cache, left padding)."""
+    """Batched greedy generation with a transformers model (KV cache, left padding), free or
+    constrained to grids."""
 
     # Enough generated tokens to always contain FENCE_STOP (5 characters, so at most 5 tokens).
     _TAIL_TOKENS = 8
 
-    def __init__(self, model, tokenizer, batch_size: int = 8):
+    def __init__(self, model, tokenizer, batch_size: int = 8, grid_format: str | None = None):
+        """grid_format: constrain answers to grids of that format (GridConstraint); None: free."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.model = model
@@ -253,6 +260,7 @@ class TransformersBackend(Backend):
         self.end_ids = end_token_ids(tokenizer, model)
         pad = tokenizer.pad_token_id
         self.pad_id = int(pad if pad is not None else self.end_ids[0])
+        self.constraint = GridConstraint(tokenizer, grid_format, self.end_ids) if grid_format else None
 
     def generate(self, prompts: list[list[int]], max_new_tokens: int) -> list[Generation]:
         # Longest first, so similar lengths share a batch (less padding) and an out-of-memory
@@ -273,7 +281,7 @@ class TransformersBackend(Backend):
         # Left padding: every prompt ends at the same position, where generation starts.
         input_ids = torch.tensor([[self.pad_id] * (width - len(p)) + list(p) for p in prompts], device=device)
         attention_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
-        recorder = _GreedyLogprobs()
+        recorder = _GreedyLogprobs(self.constraint)
         stop = _AnswerStop(self.tokenizer, width, self.end_ids, len(prompts))
         # Eval mode for the call (dropout off, so greedy is deterministic), then the caller's mode
         # back: a model fine-tuned at test time may be handed over in training mode.
@@ -318,26 +326,106 @@ class TransformersBackend(Backend):
         )
 
 
-class _GreedyLogprobs:
-    """A logits processor that records, per step, the most likely token and its log-probability.
+class GridConstraint:
+    """A grid format's grammar (formats.GridGrammar) over one tokenizer's tokens.
 
-    Greedy decoding picks exactly that token, so this gives each generated token's
-    log-probability while keeping two numbers per step, where output_scores would keep the
-    whole vocabulary per step (gigabytes for long answers with a 150k vocabulary). The caller
-    checks that the recorded tokens are the generated ones.
+    Constrained decoding masks, at every step, the tokens that cannot continue a grid of the
+    format, so every answer parses: a small model that loses count of a row's cells then writes
+    a grid of the shape it announced instead of an unparseable one, and never runs on to
+    max_new_tokens. The model still chooses the shape and every cell.
+
+    A token may continue the text when every character it decodes to does, so tokenizers that
+    merge digits work too. Decoding tokens one by one must give the same text as decoding
+    them together (true of byte-level BPE, as Qwen's and SmolLM's); that is checked here.
     """
 
-    def __init__(self):
+    def __init__(self, tokenizer, fmt: str, end_ids: list[int]):
+        self.grammar = get_format(fmt).grammar
+        self.end_ids = list(end_ids)
+        special = set(tokenizer.all_special_ids)
+        pieces = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+        self._by_first: dict[str, list[tuple[int, str]]] = {}
+        for token, piece in enumerate(pieces):
+            if piece and token not in special and set(piece) <= self.grammar.alphabet:
+                self._by_first.setdefault(piece[0], []).append((token, piece))
+        sample = get_format(fmt).render(np.arange(12, dtype=np.int8).reshape(3, 4) % 10)
+        ids = tokenizer(sample, add_special_tokens=False)["input_ids"]
+        if "".join(pieces[i] for i in ids) != sample:
+            raise ConfigError("this tokenizer's tokens do not decode one at a time into the text they make "
+                              "together, so answers cannot be constrained to grids; set constrained_decoding=false")
+        self._allowed: dict[tuple, dict[int, tuple | None]] = {}
+
+    def start(self) -> tuple:
+        return self.grammar.start()
+
+    def allowed(self, state: tuple) -> dict[int, tuple | None]:
+        """The tokens that may come next, each with the state after it (None: an end token)."""
+        if state not in self._allowed:
+            grammar, nexts = self.grammar, {}
+            for first in self.grammar.alphabet:
+                if grammar.step(state, first) is None:
+                    continue
+                for token, piece in self._by_first.get(first, ()):
+                    after = state
+                    for ch in piece:
+                        after = grammar.step(after, ch)
+                        if after is None:
+                            break
+                    if after is not None:
+                        nexts[token] = after
+            if grammar.complete(state):
+                nexts.update({token: None for token in self.end_ids})
+            if not nexts:
+                raise RuntimeError(f"no token of this tokenizer continues a grid from grammar state {state}")
+            self._allowed[state] = nexts
+        return self._allowed[state]
+
+
+class _GreedyLogprobs:
+    """A logits processor that records, per step, the chosen token and its log-probability, and
+    applies the grid constraint when there is one.
+
+    Greedy decoding picks the most likely allowed token, so this gives each generated token's
+    log-probability under the model (not renormalised over the allowed tokens) while keeping
+    two numbers per step, where output_scores would keep the whole vocabulary per step
+    (gigabytes for long answers with a 150k vocabulary). The caller checks that the recorded
+    tokens are the generated ones.
+    """
+
+    def __init__(self, constraint: GridConstraint | None = None):
+        self.constraint = constraint
+        self.states: list | None = None  # per row: the grammar state; None once an end token came
         self.tokens = []
         self.logprobs = []
 
     def __call__(self, input_ids, scores):
         import torch
 
-        best = torch.log_softmax(scores.float(), dim=-1).max(dim=-1)
-        self.tokens.append(best.indices)
-        self.logprobs.append(best.values)
+        logprobs = torch.log_softmax(scores.float(), dim=-1)
+        if self.constraint is not None:
+            scores = scores.masked_fill(self._forbidden(input_ids, scores), float("-inf"))
+        chosen = scores.argmax(dim=-1)
+        self.tokens.append(chosen)
+        self.logprobs.append(logprobs.gather(-1, chosen[:, None])[:, 0])
         return scores
+
+    def _forbidden(self, input_ids, scores):
+        import torch
+
+        c = self.constraint
+        if self.states is None:
+            self.states = [c.start()] * len(scores)
+        else:  # the token each row got at the previous step
+            for row, token in enumerate(input_ids[:, -1].tolist()):
+                if self.states[row] is not None:
+                    self.states[row] = c.allowed(self.states[row])[token]
+        forbidden = torch.ones_like(scores, dtype=torch.bool)
+        for row, state in enumerate(self.states):
+            if state is None:  # finished: the padding after it is not the model's
+                forbidden[row] = False
+            else:
+                forbidden[row, list(c.allowed(state))] = False
+        return forbidden
 
 
 class _AnswerStop:

@@ -5,20 +5,22 @@
 - `health.json`: one `Health` row per task; `read_health` is its reader.
 - `errors.log`: the full traceback of any failure that is not a task's own (a bug of ours), so
   a user can send it to us; the health row and the summary name it.
-- `solve_settings.json`, `challenges.json`, `solutions.json`: what the run was asked to do.
+- `solve_settings.json`, `challenges.json`, `solutions.json`: what the run was asked to do. The
+  settings that change predictions are kept, so that the run can be continued, and only with them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from arc24.config import ConfigError
 from arc24.data.task import grid_to_list
-from arc24.files import read_json, require_same_settings, write_json_atomic
+from arc24.files import read_json, write_json_atomic
 from arc24.solving.inference import Prediction, read_predictions, write_predictions
 from arc24.solving.submission import build_submission, write_submission
 from arc24.solving.voting import vote, vote_all
@@ -96,18 +98,70 @@ def read_health(path: str | Path) -> list[Health]:
         raise ConfigError(f"{path}: not a health report of this version ({exc})") from None
 
 
-class RunRecords:
-    """The run's files; `add` records one finished task."""
+SETTINGS_FILE = "solve_settings.json"
+# What a run writes into its folder; --overwrite removes these first.
+RUN_FILES = (SETTINGS_FILE, "health.json", "predictions.jsonl", "submission.json", "summary.json", ERRORS_LOG,
+             "challenges.json", "solutions.json")
+OVERWRITE_HINT = "--overwrite (--set overwrite=true; the notebook's overwrite = True)"
+_MISSING = "(not set)"
 
-    def __init__(self, tasks: dict, out: Path, settings: dict, resume: bool = False, prompt: str = "",
-                 precision: str = ""):
+
+def settings_differences(before: dict, now: dict, prefix: str = "") -> list[tuple[str, object, object]]:
+    """(dotted name, value there, value now) for every setting that differs, nested ones by their full name."""
+    found = []
+    for key in list(before) + [k for k in now if k not in before]:
+        a, b = before.get(key, _MISSING), now.get(key, _MISSING)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += settings_differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            found.append((f"{prefix}{key}", a, b))
+    return found
+
+
+def check_same_run(out: Path, settings: dict) -> None:
+    """Refuse to continue OUT when the run there has other settings that change predictions.
+
+    Called before anything is written: a refused command changes no file. The message names
+    every differing setting with both values, and the ways out.
+    """
+    path = Path(out) / SETTINGS_FILE
+    if not path.exists():
+        return
+    before = read_json(path, "settings")
+    diffs = settings_differences(before, json.loads(json.dumps(settings, default=str)))
+    if not diffs:
+        return
+    shown = "; ".join(f"{name}: {a!r} there, {b!r} now" for name, a, b in diffs[:8])
+    more = f"; and {len(diffs) - 8} more" if len(diffs) > 8 else ""
+    raise ConfigError(f"{out}: holds a run with other settings that change predictions ({shown}{more}). To continue "
+                      f"that run, give its settings; to start over there, removing its records, add {OVERWRITE_HINT}; "
+                      "or use another output folder")
+
+
+class RunRecords:
+    """The run's files; `add` records one finished task.
+
+    A folder that holds a run with the same prediction settings is continued: the tasks it
+    finished are kept as they are, and only the others are solved (`continued` is True). Other
+    settings are refused before any file changes, unless OVERWRITE, which removes the old records.
+    """
+
+    def __init__(self, tasks: dict, out: Path, settings: dict, overwrite: bool = False, prompt: str = "",
+                 precision: str = "", selection: str = "vote"):
         self.tasks, self.out, self.prompt, self.precision = tasks, out, prompt, precision
+        self.selection = selection  # how the attempts are chosen (voting.SELECTIONS)
         self.votes: dict = {}
         self.health: dict[str, Health] = {}
         self.predictions_path = out / "predictions.jsonl"
         self.submission_path = out / "submission.json"
         self.errors_path = out / ERRORS_LOG
-        settings_path = out / "solve_settings.json"
+        settings_path = out / SETTINGS_FILE
+        if overwrite:
+            for name in RUN_FILES:
+                (out / name).unlink(missing_ok=True)
+        else:
+            check_same_run(out, settings)
+        self.continued = settings_path.exists() and (out / "health.json").exists()
         # The tasks of this run, in the Kaggle layout, so that a subset run validates and scores
         # against exactly what it was asked to solve.
         write_json_atomic({t: task.to_json(with_test_outputs=False) for t, task in tasks.items()},
@@ -115,8 +169,7 @@ class RunRecords:
         if all(p.output is not None for task in tasks.values() for p in task.test):
             write_json_atomic({t: [grid_to_list(p.output) for p in task.test] for t, task in tasks.items()},
                               out / "solutions.json")
-        if resume and settings_path.exists() and (out / "health.json").exists():
-            require_same_settings(settings_path, settings, "use another output folder, or resume: false")
+        if self.continued:
             self._resume()
             return
         write_json_atomic(settings, settings_path, indent=1)
@@ -132,7 +185,7 @@ class RunRecords:
         # A task cut off between its predictions and its health row is solved again: drop its lines.
         kept = [p for p in read_predictions(self.predictions_path) if p.task_id in self.health]
         write_predictions(self.predictions_path, kept)
-        self.votes = vote_all(kept)
+        self.votes = vote_all(kept, self.selection)
         write_submission(build_submission(self.tasks, self.votes)[0], self.submission_path)
         self._write_health()
 
@@ -141,7 +194,7 @@ class RunRecords:
         write_predictions(self.predictions_path, preds, append=True)
         margins = []
         for i in range(len(self.tasks[task_id].test)):
-            voted = vote([p for p in preds if p.test_index == i])
+            voted = vote([p for p in preds if p.test_index == i], self.selection)
             self.votes[(task_id, i)] = voted
             margins.append(voted.margin)
         submission, placeholders = build_submission(self.tasks, self.votes)

@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from arc24.config import ConfigError
 from arc24.files import write_json_atomic
 from arc24.solving.config import SolveConfig, resolve_prompt
 from arc24.solving.records import ERRORS_LOG, WEIGHTS, RunRecords, failed_outcome
@@ -42,9 +43,9 @@ class Schedule:
         return min(1.0, left / planned) if planned > 0 else 0.0
 
 
-# Settings that change what a run predicts; a resumed run must have the same ones. Workers, time
+# Settings that change what a run predicts; a continued run must have the same ones. Workers, time
 # limits, batch size and folders only change how fast or where.
-_NOT_RESUME_SETTINGS = {"out_dir", "resume", "workers", "in_process", "task_timeout_minutes", "deadline_hours",
+_NOT_RESUME_SETTINGS = {"out_dir", "overwrite", "workers", "in_process", "task_timeout_minutes", "deadline_hours",
                         "safety_margin_minutes", "batch_size", "scratch_dir", "verify_manifest",
                         "vllm_gpu_memory_utilization"}
 
@@ -82,6 +83,67 @@ def solve_precision(config: SolveConfig) -> tuple[str, str]:
     return precision, ""
 
 
+def decoding_description(config: SolveConfig, backend_name: str) -> str:
+    if not config.constrained_decoding:
+        return "free"
+    if backend_name == "vllm":
+        return "free (grid-constrained decoding is not implemented on vLLM)"
+    return "constrained to grids"
+
+
+def count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+class SolveInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM in the command) during a run: the workers are stopped, the finished tasks kept."""
+
+    def __init__(self, finished: int, total: int, out: Path):
+        self.finished, self.total, self.out = finished, total, out
+        super().__init__(f"interrupted with {finished} of {count(total, 'task')} finished (kept in {out}); "
+                         "the same settings into the same folder continue the run")
+
+
+class ProgressBar:
+    """The tasks bar, moved inside a running task: the phase and its step in the postfix, and the
+    task's share done in the count, so that the estimated time left counts the running tasks too."""
+
+    def __init__(self, bar, records: RunRecords):
+        self.bar, self.records = bar, records
+        self.running: dict[str, float] = {}  # task id -> share of it done
+        self.finished = float(bar.n)
+        bar.set_description_str(self._done_text(), refresh=False)
+
+    def _ttft_share(self) -> float:
+        """The share of a task's time spent fine-tuning, from the tasks finished so far (else half)."""
+        rows = [h for h in self.records.health.values() if h.seconds > 0 and h.ttft_status == "ok"]
+        total = sum(h.seconds for h in rows)
+        return min(max(sum(h.ttft_seconds for h in rows) / total, 0.05), 0.95) if total else 0.5
+
+    def _move(self) -> None:
+        target = self.finished + sum(self.running.values())
+        if target != self.bar.n:
+            self.bar.update(target - self.bar.n)
+
+    def step(self, job, phase: str, k: int, n: int, loss: float | None = None) -> None:
+        """A worker's report from inside JOB: fine-tuning step k of n (with its loss), or k of n predicted."""
+        share, part = self._ttft_share(), k / n if n else 1.0
+        self.running[job.task.id] = min(share * part if phase == "fine-tuning" else share + (1 - share) * part, 0.99)
+        what = f"step {k}/{n}" + (f" loss {loss:.3f}" if loss is not None else "") if phase == "fine-tuning" \
+            else f"{k}/{n}"
+        self.bar.set_description_str(f"{self._done_text()}; {job.task.id} {phase} {what}", refresh=False)
+        self._move()
+
+    def done(self, job, health) -> None:
+        self.running.pop(job.task.id, None)
+        self.finished += 1
+        self.bar.set_description_str(f"{self._done_text()}; {health.task_id}: {health.weights}", refresh=False)
+        self._move()
+
+    def _done_text(self) -> str:
+        return f"{len(self.records.health)}/{len(self.records.tasks)} done"
+
+
 def _make_runner(setup: SolverSetup, devices: list, out: Path):
     from arc24.solving.workers import InProcessRunner, WorkerPool
 
@@ -113,20 +175,30 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
         if config.adapter:
             require_manifest(config.adapter)
     backend_name = resolve_backend_name(config.backend)
+    if backend_name == "vllm" and config.search_min_prob:
+        raise ConfigError("search_min_prob: the depth-first search runs on the transformers backend only; "
+                          "set backend=transformers, or search_min_prob=0 for vLLM's greedy answers")
     scratch = Path(config.scratch_dir or out / "scratch")
     settings = {**resume_settings(config), "prompt": asdict(prompt), "resolved_precision": precision}
-    records = RunRecords(tasks, out, settings, config.resume, prompt=prompt.describe(), precision=precision)
+    records = RunRecords(tasks, out, settings, config.overwrite, prompt=prompt.describe(), precision=precision,
+                         selection=config.selection)
     print(f"[arc24 solve] prompt: {prompt.describe()}; test-time fine-tuning: "
           + ("the trained adapter" if config.ttft.lora == "continue" else f"a new LoRA of rank {config.ttft.lora_rank}")
           + f"; precision: {precision}" + (f" ({precision_note})" if precision_note else ""))
-    if records.health:
-        print(f"[arc24 solve] resuming in {out}: {len(records.health)} of {len(tasks)} tasks done before")
     queue = [task for task_id, task in tasks.items() if task_id not in records.health]
+    kept = len(records.health)
+    if records.continued:
+        print(f"[arc24 solve] continuing the run in {out}: kept {count(kept, 'finished task')}; solving {len(queue)}"
+              + ("" if queue else " (nothing left to do; --overwrite starts over)"))
+    if queue:
+        (out / "summary.json").unlink(missing_ok=True)  # written again when the run ends: until then, not finished
     schedule = Schedule(len(queue), config.deadline_hours, config.safety_margin_minutes)
     devices = [None] if config.in_process else worker_devices(config.workers)
     timeout = task_timeout_seconds(config, schedule, len(devices))
     n_queued = len(queue)
-    bar = tqdm(total=len(tasks), initial=len(tasks) - n_queued, desc="tasks", unit="task", disable=not progress)
+    bar = tqdm(total=len(tasks), initial=len(tasks) - n_queued, unit="task", disable=not progress,
+               bar_format="tasks {percentage:3.0f}%|{bar}| {desc} [{elapsed}<{remaining}]")
+    watch = ProgressBar(bar, records)
 
     def next_job():
         if not queue or time.monotonic() >= schedule.deadline:
@@ -140,16 +212,22 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
 
     def on_done(job, outcome):
         health = records.add(job, outcome)
-        bar.update(1)
-        bar.set_postfix(task=health.task_id, weights=health.weights)
+        watch.done(job, health)
 
     try:
         if queue:  # a finished run started again loads no model
-            runner = _make_runner(SolverSetup(config, prompt, precision, backend_name, scratch), devices, out)
+            runner = None
             try:
-                runner.run(next_job, on_done)
+                runner = _make_runner(SolverSetup(config, prompt, precision, backend_name, scratch), devices, out)
+                runner.run(next_job, on_done, watch.step)
+            except KeyboardInterrupt:
+                if runner is not None:
+                    runner.close(abort=True)  # the workers are stopped now, not after their task
+                    runner = None
+                raise SolveInterrupted(len(records.health), len(tasks), out) from None
             finally:
-                runner.close()
+                if runner is not None:
+                    runner.close()
     finally:
         bar.close()
     for task in queue:  # never started: the deadline came first
@@ -163,10 +241,11 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
                "weights": {w: sum(h.weights == w for h in health) for w in WEIGHTS},
                "prompt": asdict(prompt), "profile": config.profile, "ttft_lora": config.ttft.lora,
                "precision": precision, "precision_note": precision_note,
+               "decoding": decoding_description(config, backend_name),
                "ttft_failed": [h.task_id for h in health if h.ttft_status == "failed"],
                "abandoned": [h.task_id for h in health if h.ttft_status in ("abandoned", "died")],
                "not_started": [h.task_id for h in health if h.ttft_status == "not started"],
-               "placeholders": sum(h.placeholders for h in health),
+               "placeholders": sum(h.placeholders for h in health), "kept": kept,
                "errors": str(records.errors_path) if records.errors_path.exists() else None}
     write_json_atomic(summary, out / "summary.json")
     return summary

@@ -81,13 +81,14 @@ class TaskSolver:
             model.save_pretrained(self.engine_model)
             self.tokenizer.save_pretrained(self.engine_model)
         torch.manual_seed(config.seed)  # a new LoRA's initial weights: the same in every worker
-        self.tuner = TaskFineTuner(model, self.tokenizer, config.ttft, prompt, seed=config.seed)
+        self.tuner = TaskFineTuner(model, self.tokenizer, config.ttft, prompt, seed=config.seed, dihedral=config.dihedral)
         self.max_new = config.max_new_tokens or max_answer_tokens(self.tokenizer, prompt.grid_format)
         self.max_prompt = prompt.max_seq_len - self.max_new
         if backend_name == "vllm":
             self.backend = self._vllm_backend()
         else:
-            self.backend = TransformersBackend(self.tuner.model, self.tokenizer, batch_size=config.batch_size)
+            self.backend = TransformersBackend(self.tuner.model, self.tokenizer, batch_size=config.batch_size,
+                                               grid_format=prompt.grid_format if config.constrained_decoding else None)
 
     def _vllm_backend(self):
         from arc24.solving.inference import VLLMBackend
@@ -120,15 +121,45 @@ class TaskSolver:
                 return outcome
             requests, outcome.too_long = build_requests(
                 self.tokenizer, {task.id: task}, n_views, c.seed, self.prompt.template, self.prompt.grid_format,
-                max_prompt_len=self.max_prompt)
+                max_prompt_len=self.max_prompt, dihedral=c.dihedral)
             with self._adapter_served(task.id, weights):
-                outcome.predictions = predict(self.backend, requests, self.tokenizer, self.prompt.grid_format,
-                                              self.max_new, progress=False)
+                if c.search_min_prob:
+                    from arc24.solving.search import predict_by_search
+
+                    outcome.predictions = predict_by_search(self.backend, requests, self.prompt.grid_format,
+                                                            self.max_new, c.search_min_prob)
+                else:
+                    outcome.predictions = predict(self.backend, requests, self.tokenizer, self.prompt.grid_format,
+                                                  self.max_new, progress=False)
             for p in outcome.predictions:
                 p.weights = weights
+            if c.scoring_views:
+                self._score(task, outcome.predictions)
             return outcome
         finally:
             self.tuner.reset()
+
+    def _score(self, task: Task, predictions: list) -> None:
+        """Each distinct candidate's mean answer log-probability under the scoring views, set on its predictions.
+
+        The fine-tuned model held for training scores, whatever the backend that predicted.
+        """
+        from arc24.data.augment import inference_augmentations
+        from arc24.solving.likelihood import score_candidates
+        from arc24.solving.voting import rank_predictions
+
+        views = inference_augmentations(self.config.scoring_views, self.config.seed, task, self.config.dihedral)
+        for test_index in range(len(task.test)):
+            mine = [p for p in predictions if p.test_index == test_index]
+            grids = [c.grid for c in rank_predictions(mine)]
+            if not grids:
+                continue
+            per_grid = score_candidates(self.tuner.model, self.tokenizer, task, test_index, grids, views,
+                                        self.prompt.template, self.prompt.grid_format, self.max_prompt)
+            by_key = {(g.shape, g.tobytes()): sum(v) / len(v) for g, v in zip(grids, per_grid) if v}
+            for p in mine:
+                if p.grid is not None:
+                    p.score = by_key.get((p.grid.shape, p.grid.tobytes()))
 
     def _weights(self, result: TTFTResult) -> str:
         if result.status == "ok":

@@ -45,10 +45,11 @@ def hide_test_outputs(task: Task) -> Task:
 class TaskFineTuner:
     """Fine-tunes a PEFT model on one task at a time, restoring the starting adapter in between."""
 
-    def __init__(self, model, tokenizer, settings: TTFTSettings, prompt: Prompt, seed: int = 0, device=None):
+    def __init__(self, model, tokenizer, settings: TTFTSettings, prompt: Prompt, seed: int = 0, device=None,
+                 dihedral: bool = True):
         from peft import LoraConfig, PeftModel, get_peft_model
 
-        self.settings, self.prompt, self.seed = settings, prompt, seed
+        self.settings, self.prompt, self.seed, self.dihedral = settings, prompt, seed, dihedral
         self.tokenizer = tokenizer
         self.device = device or next(model.parameters()).device
         if settings.lora == "new":
@@ -84,7 +85,8 @@ class TaskFineTuner:
         mix = DatasetMix.from_tasks([("task", {task.id: hide_test_outputs(task)}, 1.0)])
         # Only output-from-examples samples, with train pairs only: the target swap holds one out.
         sampling = StreamSettings(prompt_tasks={self.prompt.template: 1.0}, grid_format=self.prompt.grid_format,
-                                  max_seq_len=self.prompt.max_seq_len, swap_target=True)
+                                  max_seq_len=self.prompt.max_seq_len, swap_target=True,
+                                  learn_examples=s.learn_examples, dihedral=self.dihedral)
         stream = SampleStream(sampling, mix, self.tokenizer, self.seed)
         optimizer = torch.optim.AdamW(self.params, lr=s.learning_rate)
         scheduler = get_scheduler(s.lr_scheduler, optimizer, num_warmup_steps=s.warmup_steps,

@@ -47,6 +47,95 @@ class Job:
 
 NextJob = Callable[[], "Job | None"]
 OnDone = Callable[[Job, TaskOutcome], None]
+# (job, phase, k, n, loss): "fine-tuning" step k of n with its loss, or "predicting" k of n prompts done
+OnProgress = Callable[[Job, str, int, int, "float | None"], None]
+
+
+class TaskProgress:
+    """Reports where a solver is inside a task, to show a person: each fine-tuning step with its
+    loss, and each batch of predictions. REPORT(phase, k, n, loss) is called in the solving process.
+
+    It watches from outside TaskSolver and the fine-tuner, which know nothing of progress: during
+    fine-tuning, a forward hook catches the loss of the training module (the only module that
+    returns a scalar loss tensor there) and the optimizer's step hook reports it; while
+    predicting, the backend's generate calls are counted. The hooks are on only for the task.
+    """
+
+    def __init__(self, solver, report):
+        self.solver, self.report = solver, report
+        backend = solver.backend
+        if not isinstance(backend, _CountingBackend):
+            solver.backend = _CountingBackend(backend, self)
+        self.handles: list = []
+        self.loss = None
+        self.step = self.steps = 0
+        self.done = self.total = 0
+
+    @contextlib.contextmanager
+    def task(self, task: Task, steps: int, n_views: int):
+        import torch
+
+        from arc24.training.batching import LossModel
+
+        self.loss, self.step, self.steps = None, 0, steps
+        self.done, self.total = 0, n_views * len(task.test)
+
+        def on_loss(module, args, output):
+            if isinstance(output, torch.Tensor) and output.dim() == 0:
+                self.loss = output.detach()
+
+        def on_forward(module, args, output):
+            # A hook on every module costs time on each call: once the training module is found,
+            # only it is watched.
+            if isinstance(module, LossModel):
+                on_loss(module, args, output)
+                self.handles[0].remove()
+                self.handles[0] = module.register_forward_hook(on_loss)
+
+        def on_step(optimizer, args, kwargs):
+            self.step += 1
+            loss = float(self.loss) if self.loss is not None else None
+            self._send("fine-tuning", min(self.step, self.steps), self.steps, loss)
+
+        try:  # progress is for a person: without the hooks, the task is solved all the same
+            from torch.nn.modules.module import register_module_forward_hook
+            from torch.optim.optimizer import register_optimizer_step_post_hook
+
+            self.handles = [register_module_forward_hook(on_forward), register_optimizer_step_post_hook(on_step)]
+        except Exception:  # noqa: BLE001
+            self.ttft_done()
+        try:
+            yield
+        finally:
+            self.ttft_done()
+
+    def ttft_done(self, result=None) -> None:
+        for handle in self.handles:  # the global module hook would slow every forward of prediction
+            handle.remove()
+        self.handles = []
+
+    def predicted(self, n: int) -> None:
+        self.done += n
+        self._send("predicting", min(self.done, self.total), self.total, None)
+
+    def _send(self, *message) -> None:
+        with contextlib.suppress(Exception):  # progress is for a person: it never fails a task
+            self.report(*message)
+
+
+class _CountingBackend:
+    """A backend that says how many prompts it has answered; everything else is the backend's."""
+
+    def __init__(self, backend, progress: TaskProgress):
+        self._backend, self._progress = backend, progress
+
+    def generate(self, prompts, max_new_tokens):
+        generations = self._backend.generate(prompts, max_new_tokens)
+        self._progress.predicted(len(prompts))
+        return generations
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
 
 
 def one_line(exc: BaseException) -> str:
@@ -68,16 +157,20 @@ class InProcessRunner:
 
         self.solver = TaskSolver(setup)
 
-    def run(self, next_job: NextJob, on_done: OnDone) -> None:
+    def run(self, next_job: NextJob, on_done: OnDone, on_progress: OnProgress | None = None) -> None:
+        job = None
+        progress = TaskProgress(self.solver, lambda *m: on_progress(job, *m) if on_progress else None)
         while (job := next_job()) is not None:
             job.started = time.monotonic()
             try:
-                outcome = self.solver.solve_task(job.task, job.steps, job.n_views)
+                with progress.task(job.task, job.steps, job.n_views):
+                    outcome = self.solver.solve_task(job.task, job.steps, job.n_views,
+                                                     on_ttft_done=progress.ttft_done)
             except Exception as exc:  # noqa: BLE001 - reported with its traceback; the run goes on
                 outcome = crashed_outcome(job.task.id, exc)
             on_done(job, outcome)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         pass
 
 
@@ -98,6 +191,13 @@ def _worker_main(conn, setup: SolverSetup, threads: int, parent_pid: int) -> Non
     import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
+    # tqdm's default lock is a multiprocessing semaphore, registered with the supervisor's resource
+    # tracker; a worker stopped mid-task (Ctrl-C, an abandoned task) would leave it behind, and the
+    # tracker would warn of a leaked semaphore. The worker's bars need only a thread lock.
+    with contextlib.suppress(Exception):
+        from tqdm import tqdm
+
+        tqdm.set_lock(threading.RLock())
     threading.Thread(target=_exit_with, args=(parent_pid,), daemon=True).start()
     try:
         import torch
@@ -112,6 +212,12 @@ def _worker_main(conn, setup: SolverSetup, threads: int, parent_pid: int) -> Non
                    isinstance(exc, ConfigError), traceback.format_exc()))
         return
     conn.send(("ready",))
+    progress = TaskProgress(solver, lambda *m: conn.send(("progress", *m)))
+
+    def ttft_done(result):
+        progress.ttft_done(result)
+        conn.send(("ttft_done",))
+
     while True:
         try:
             message = conn.recv()
@@ -121,7 +227,8 @@ def _worker_main(conn, setup: SolverSetup, threads: int, parent_pid: int) -> Non
             return
         _, task, steps, n_views = message
         try:
-            outcome = solver.solve_task(task, steps, n_views, on_ttft_done=lambda r: conn.send(("ttft_done",)))
+            with progress.task(task, steps, n_views):
+                outcome = solver.solve_task(task, steps, n_views, on_ttft_done=ttft_done)
         except Exception as exc:  # noqa: BLE001 - reported with its traceback; the worker goes on
             outcome = crashed_outcome(task.id, exc)
         conn.send(("outcome", outcome))
@@ -194,10 +301,18 @@ class WorkerPool:
         # CPU workers share the cores; oversubscribed threads make generation many times slower.
         self.threads = max(1, (os.cpu_count() or 1) // cpu_workers) if cpu_workers else 0
         self.log = log
-        self.workers = [_Worker(i, d, self.args, self.threads) for i, d in enumerate(devices)]
+        self.on_progress: OnProgress | None = None
+        self.workers: list[_Worker] = []
+        try:
+            for i, d in enumerate(devices):
+                self.workers.append(_Worker(i, d, self.args, self.threads))
+        except BaseException:  # Ctrl-C while starting them: none is left behind
+            self.close(abort=True)
+            raise
         self.restarts = 0
 
-    def run(self, next_job: NextJob, on_done: OnDone) -> None:
+    def run(self, next_job: NextJob, on_done: OnDone, on_progress: OnProgress | None = None) -> None:
+        self.on_progress = on_progress
         more = True
         while True:
             for w in self.workers:
@@ -235,6 +350,9 @@ class WorkerPool:
             raise RuntimeError(f"worker {w.index} could not load the model: {text}{where}")
         elif kind == "ttft_done":
             w.phase = "predicting"
+        elif kind == "progress":
+            if self.on_progress is not None and w.job is not None:
+                self.on_progress(w.job, *message[1:])
         elif kind == "outcome":
             job, w.job = w.job, None
             on_done(job, message[1])
@@ -258,11 +376,18 @@ class WorkerPool:
         self.restarts += 1
         self.workers[self.workers.index(w)] = _Worker(w.index, w.device, self.args, self.threads)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers: idle ones when told, then any left; ABORT (Ctrl-C) stops them at once,
+        mid-task, as their work would be lost anyway."""
+        if not abort:
+            for w in self.workers:
+                with contextlib.suppress(OSError, BrokenPipeError):
+                    if w.process.is_alive() and w.ready:
+                        w.conn.send(("stop",))
+            for w in self.workers:
+                w.process.join(timeout=10)
         for w in self.workers:
-            with contextlib.suppress(OSError, BrokenPipeError):
-                if w.process.is_alive() and w.ready:
-                    w.conn.send(("stop",))
+            if abort and w.process.is_alive():
+                w.process.terminate()  # SIGTERM: the worker ignores only SIGINT
         for w in self.workers:
-            w.process.join(timeout=10)
             w.kill()

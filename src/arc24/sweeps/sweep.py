@@ -277,7 +277,10 @@ def choose_task_ids(config: SweepConfig) -> list[str]:
                                  message=first.message + (f" (and {more} more)" if more else ""))]) from None
     if not config.task_ids:
         if not 0 <= config.n_tasks <= len(tasks):
-            raise ConfigError(f"--tasks {config.n_tasks}: {config.challenges} has {len(tasks)} tasks")
+            raise ConfigError(f"--tasks must be between 0 and {len(tasks)} (0: all; {config.challenges} has "
+                              f"{len(tasks)} tasks), got {config.n_tasks}")
+        if config.seed < 0:
+            raise ConfigError(f"--seed must be at least 0, got {config.seed}")
         ids = sample_task_ids(tasks, config.n_tasks or len(tasks), config.seed)
     unknown = [t for t in ids if any(p.output is None for p in tasks[t].test)]
     if unknown:
@@ -291,8 +294,6 @@ def plan_runs(config: SweepConfig, task_ids: Sequence[str]) -> list[Run]:
     common = {"challenges": str(Path(config.challenges).resolve()),
               "solutions": str(Path(config.solutions).resolve()) if config.solutions else "",
               "task_ids": ",".join(task_ids), **_absolute_paths(config.fixed)}
-    if "resume" in notebook_parameters(config.notebook):
-        common = {"resume": True, **common}  # a run stopped midway keeps the tasks it finished
     runs = []
     for values in itertools.product(*config.grid.values()):
         swept = dict(zip(config.grid, values))
@@ -300,6 +301,26 @@ def plan_runs(config: SweepConfig, task_ids: Sequence[str]) -> list[Run]:
         parameters = {**common, **_absolute_paths(swept), "out_dir": str(folder.resolve())}
         runs.append(Run(folder.name, swept, parameters, folder))
     return runs
+
+
+def check_run_settings(runs: Sequence[Run], defaults: Mapping) -> None:
+    """Each run's solve settings checked (SolveConfig.check) before any notebook starts, so that a
+    bad value in the grid is one line now, not a failed run hours later. Only for a notebook whose
+    parameters are solve's settings (the submission notebook)."""
+    from arc24.solving.config import from_notebook, notebook_names
+
+    names = notebook_names()
+    if not set(defaults) <= set(names):
+        return
+    for run in runs:
+        try:
+            from_notebook({k: v for k, v in run.parameters.items() if k in names}).with_profile().check()
+        except ConfigError as exc:
+            message = str(exc)
+            for flat, dotted in names.items():
+                if "." in dotted:
+                    message = message.replace(dotted, flat)
+            raise ConfigError(f"run {run.name}: {message}") from None
 
 
 def read_metrics(folder: Path) -> dict | None:
@@ -477,6 +498,7 @@ def sweep(config: SweepConfig, progress: bool = True) -> dict:
     check_config(config, defaults)
     task_ids = choose_task_ids(config)
     runs = plan_runs(config, task_ids)
+    check_run_settings(runs, defaults)
     finished = {run.name for run in runs if is_finished(run)}  # all checked before hours of work start
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
+from arc24.config import ConfigError, check_range
 from arc24.data.stream import StreamSettings
 from arc24.data.tasks import DatasetSpec
 from arc24.models import LORA_TARGET_MODULES, PRECISIONS
@@ -55,3 +57,27 @@ class TrainConfig:
     length_stats_samples: int = 256  # samples measured at start for the length report
     dataloader_workers: int = 0
     memory_limit_gb: Optional[float] = None  # a soft cap (tests, shared machines); OOM error beyond it
+
+    def check(self) -> None:
+        """Every count and size setting within its range, before any work starts; the message
+        names the setting, the allowed range and the value given."""
+        counts = [("max_steps", self.max_steps, 1, None), ("global_batch_size", self.global_batch_size, 1, None),
+                  ("per_device_batch_size", self.per_device_batch_size, 1, self.global_batch_size),
+                  ("warmup_ratio", self.warmup_ratio, 0, 1), ("weight_decay", self.weight_decay, 0, None),
+                  ("max_grad_norm", self.max_grad_norm, 0, None), ("seed", self.seed, 0, None),
+                  ("loss_chunk_size", self.loss_chunk_size, 1, None), ("save_steps", self.save_steps, 1, None),
+                  ("keep_checkpoints", self.keep_checkpoints, 1, None), ("eval_steps", self.eval_steps, 0, None),
+                  ("eval_samples", self.eval_samples, 1, None), ("logging_steps", self.logging_steps, 1, None),
+                  ("length_stats_samples", self.length_stats_samples, 0, None),
+                  ("dataloader_workers", self.dataloader_workers, 0, None), ("lora.rank", self.lora.rank, 0, None),
+                  ("lora.dropout", self.lora.dropout, 0, 1), ("data.max_seq_len", self.data.max_seq_len, 1, None)]
+        notes = {"per_device_batch_size": " (at most global_batch_size)", "eval_steps": " (0: no eval loss)",
+                 "lora.rank": " (0: full fine-tuning)"}
+        for name, value, low, high in counts:
+            check_range(name, value, low, high, notes.get(name, ""))
+        if self.lora.alpha is not None:
+            check_range("lora.alpha", self.lora.alpha, 1, None)
+        if self.memory_limit_gb is not None and not self.memory_limit_gb > 0:
+            raise ConfigError(f"memory_limit_gb must be above 0 (or unset), got {self.memory_limit_gb}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ConfigError(f"learning_rate must be a number above 0, got {self.learning_rate}")

@@ -310,6 +310,7 @@ def train(config: TrainConfig, progress: bool = True, stop_at: int | None = None
     from tqdm.auto import tqdm
     from transformers import get_scheduler
 
+    config.check()
     began = time.perf_counter()
     first_step_seconds = None
     procs = Processes.from_env()
