@@ -258,3 +258,18 @@ def test_inference_augmentations_small_n():
     task = numbered_task(2, 1)
     assert inference_augmentations(0, 0, task) == []
     assert inference_augmentations(1, 0, task) == [Augmentation()]
+
+
+def test_views_without_dihedral_keep_the_orientation():
+    import numpy as np
+
+    from arc24.data.augment import inference_augmentations
+    from arc24.data.task import Pair, Task
+
+    g = np.array([[1, 2, 3]], np.int8)
+    task = Task(id="t", train=[Pair(g, g), Pair(g, g)], test=[Pair(g)])
+    views = inference_augmentations(12, 0, task, dihedral=False)
+    assert all(v.dihedral == 0 for v in views)
+    assert views[0].colour_map == tuple(range(10)) and views[0].order is None  # view 0 is the identity
+    assert len({(v.colour_map, v.order) for v in views}) == 12  # distinct views
+    assert all(v.colour_map[0] == 0 for v in views)  # the background stays

@@ -61,3 +61,23 @@ def test_score_candidates_one_score_per_view(tiny):
     prompt = fit_task(tokenizer, view.apply_task(task), TEMPLATE, FMT, 4096, for_training=False).input_ids
     expected = full_sequence_logprob(model, prompt, answer_ids(tokenizer, view.apply_grid(grids[0]), FMT))
     assert scores[0][1] == pytest.approx(expected, abs=2e-3)
+
+
+def test_prompt_cache_kept_from_generation_scores_as_a_fresh_prompt(tiny):
+    """Scoring on the cache generation kept (left-padded batch) equals scoring each prompt afresh,
+    and keeping the cache does not change what is generated."""
+    from arc24.solving.inference import TransformersBackend
+
+    model, tokenizer = tiny
+    task = flip_task()
+    views = inference_augmentations(3, 0, task)
+    prompts = [fit_task(tokenizer, v.apply_task(task), TEMPLATE, FMT, 4096, for_training=False).input_ids
+               for v in views]
+    prompts[1] = prompts[1][:-7] + prompts[1][-3:]  # a shorter prompt: the others' rows are left-padded
+    assert len({len(p) for p in prompts}) > 1
+    backend = TransformersBackend(model, tokenizer, batch_size=3, grid_format=FMT)
+    generations, cache = backend.generate_keeping_prompts(prompts, 30)
+    assert [g.token_ids for g in generations] == [g.token_ids for g in backend.generate(prompts, 30)]
+    answers = [answer_ids(tokenizer, g, FMT) for g in (np.array([[2, 1], [4, 3]], np.int8), np.zeros((3, 5), np.int8))]
+    for row, prompt in enumerate(prompts):
+        assert cache.answer_logprobs(row, answers) == pytest.approx(answer_logprobs(model, prompt, answers), abs=2e-3)

@@ -16,8 +16,8 @@ def config(tmp_path, tasks, model, **kw):
     ids = sorted(json.loads(challenges.read_text()))[:2]
     ttft = TTFTSettings(**{"steps": 2, "learning_rate": 1e-3, "lora": "new", **kw.pop("ttft", {})})
     return SolveConfig(challenges=str(challenges), solutions=str(solutions), out_dir=str(tmp_path), model=str(model),
-                       task_ids=ids, ttft=ttft, n_views=2, max_new_tokens=16, batch_size=2,
-                       **{"max_seq_len": 1024, **kw})
+                       task_ids=ids, ttft=ttft, n_views=2, batch_size=2,
+                       **{"max_seq_len": 1024, "max_new_tokens": 16, **kw})
 
 
 def health(tmp_path):
@@ -321,3 +321,47 @@ def test_a_tokenizer_other_than_the_trained_one_is_refused(tmp_path, small_tasks
     with pytest.raises(ConfigError, match="is not the one the model was trained with"):
         solve(config(tmp_path / "run", small_tasks_file, tiny_model_dir, adapter=str(adapter), max_seq_len=0,
                      ttft={"lora": "continue"}, in_process=True), progress=False)
+
+
+def test_scored_candidates_reach_predictions_and_rescore_compares_selections(tmp_path, small_tasks_file,
+                                                                            tiny_model_dir):
+    """A run that scores its candidates under views (colour-only views, grid-constrained answers,
+    the examples' outputs learned too) records each candidate's score; `arc24 rescore` re-ranks it
+    by every selection without the model, and the run's own submission is its selection's."""
+    import subprocess
+    import sys
+
+    from arc24.solving.inference import read_predictions
+
+    # 30 steps teach the tiny model the grid's shape, so some of its answers close within 60 tokens.
+    solve(config(tmp_path, small_tasks_file, tiny_model_dir, ttft={"learn_examples": True, "steps": 30,
+                                                                     "learning_rate": 1e-2},
+                 dihedral=False, scoring_views=2, selection="score", max_new_tokens=60, in_process=True),
+          progress=False)
+    predictions = read_predictions(tmp_path / "predictions.jsonl")
+    # Constrained, an answer is a grid unless the untrained model ran out of tokens before closing it.
+    assert predictions and all(p.grid is not None or p.n_tokens == 60 for p in predictions)
+    assert any(p.grid is not None for p in predictions)
+    assert all(p.augmentation["dihedral"] == 0 for p in predictions)
+    assert all((p.score is not None and p.score < 0) == (p.grid is not None) for p in predictions)
+    for p in predictions:  # one score per candidate grid
+        same = [q.score for q in predictions if q.task_id == p.task_id and q.test_index == p.test_index
+                and q.grid.shape == p.grid.shape and (q.grid == p.grid).all()]
+        assert len(set(same)) == 1
+    done = subprocess.run([sys.executable, "-m", "arc24.cli", "rescore", str(tmp_path), "--selection", "all",
+                           "--json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rows = {r["selection"]: r for r in json.loads(done.stdout)}
+    assert set(rows) == {"vote", "score", "vote-score", "score-vote"}
+    assert all(r["scored_candidates"] and 0 <= r["score"] <= r["pass_n"] <= 1 for r in rows.values())
+    own = json.loads((tmp_path / "submission.json").read_text())
+    assert json.loads(Path(rows["score"]["submission"]).read_text()) == own
+
+
+def test_selection_by_score_needs_scoring_views():
+    from arc24.config import ConfigError
+
+    with pytest.raises(ConfigError, match="selection=score ranks candidates by their score: set scoring_views"):
+        SolveConfig(selection="score", ttft=TTFTSettings(lora="new")).check()
+    with pytest.raises(ConfigError, match="selection must be one of vote, score"):
+        SolveConfig(selection="best", ttft=TTFTSettings(lora="new")).check()

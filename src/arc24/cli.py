@@ -158,37 +158,39 @@ def cmd_show(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    """The main job on the embedded model: the submission notebook, through papermill, on a few
-    small ARC-AGI-1 evaluation tasks with few fine-tuning steps and views; prints health and score."""
-    import json
-
+    """The main job on the embedded model: the submission notebook, through papermill, with the CPU
+    profile on one-rule tasks it can solve; prints the health table, how many it solved and where
+    the pictures are."""
+    from arc24.evaluation.bench import DEMO_TASKS, load_suite, write_suite_tasks
+    from arc24.evaluation.render import render_task
+    from arc24.evaluation.scoring import read_submission, score_submission
+    from arc24.solving.records import health_table
     from arc24.sweeps.sweep import execute_submission_notebook
 
-    data = Path(args.data) / "arc-agi-1"
-    challenges = data / "arc-agi_evaluation_challenges.json"
-    solutions = data / "arc-agi_evaluation_solutions.json"
-    tasks = json.loads(challenges.read_text())
-
-    def cells(task):
-        return sum(len(g) * len(g[0]) for p in task["train"] for g in (p["input"], p["output"]))
-
-    ids = sorted(tasks, key=lambda t: (cells(tasks[t]), t))[: args.tasks]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"[arc24 demo] submission notebook on {len(ids)} small evaluation tasks ({', '.join(ids)}) "
-          f"with the embedded SmolLM2-135M-Instruct; output in {out}/", flush=True)
+    if not 1 <= args.tasks <= len(DEMO_TASKS):
+        print(f"arc24 demo: --tasks must be between 1 and {len(DEMO_TASKS)}, got {args.tasks}", file=sys.stderr)
+        return EXIT_USAGE
+    suite, _ = load_suite("one-rule-v1", args.data)
+    tasks = {t: suite[t] for t in DEMO_TASKS[: args.tasks]}
+    out = Path(args.out).resolve()
+    challenges, solutions = write_suite_tasks(tasks, out / "tasks")
+    print(f"[arc24 demo] the submission notebook on {len(tasks)} one-rule tasks ({', '.join(tasks)}) with the "
+          f"embedded SmolLM2-135M-Instruct and profile=new-lora; output in {out}/", flush=True)
     execute_submission_notebook(
-        {"challenges": str(challenges), "solutions": str(solutions), "task_ids": ",".join(ids),
-         "ttft_steps": args.steps, "ttft_learning_rate": 1e-3, "ttft_lora": "new", "n_views": args.views,
-         "max_seq_len": 1024,
-         "max_new_tokens": 120, "batch_size": args.views, "out_dir": str(out.resolve())},
+        {"challenges": str(challenges), "solutions": str(solutions), "out_dir": str(out), "model": "embedded",
+         "profile": "new-lora", "overwrite": True},
         out / "submission.executed.ipynb")
-    from arc24.evaluation.scoring import score_main
-    from arc24.solving.records import health_table
-
     print(f"[arc24 demo] executed notebook: {out / 'submission.executed.ipynb'}")
     print(health_table(out / "health.json"))
-    return score_main(out / "submission.json", out / "solutions.json")
+    submission = read_submission(out / "submission.json")
+    report = score_submission(submission, tasks)
+    solved = [t for t in tasks if report.per_task[t]["score"] == 1.0]
+    for task_id, task in tasks.items():
+        render_task(task, out / ("solved" if task_id in solved else "missed") / f"{task_id}.png",
+                    attempts=submission.get(task_id), title=task_id)
+    print(f"[arc24 demo] solved {len(solved)} of {len(tasks)} tasks ({', '.join(solved) or 'none'}); "
+          f"pictures of each task with its two attempts in {out}/solved/ and {out}/missed/")
+    return 0
 
 
 def cmd_sweep(args) -> int:
@@ -357,10 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the main job on the embedded model and the shared data (make demo)")
     p.add_argument("--data", default=str(_default_data_dir()), help="folder with arc-agi-1/ and conceptarc/")
-    p.add_argument("--tasks", type=int, default=3, help="how many of the smallest evaluation tasks")
-    p.add_argument("--steps", type=int, default=12, help="test-time fine-tuning steps per task")
-    p.add_argument("--views", type=int, default=8, help="augmented views predicted per test input")
-    p.add_argument("--out", default="runs/demo", help="where the submission, health and predictions go")
+    p.add_argument("--tasks", type=int, default=4, help="how many of the demo's one-rule tasks (at most 6)")
+    p.add_argument("--out", default="runs/demo", help="where the submission, health, predictions and PNGs go")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(

@@ -48,6 +48,10 @@ REPO = Path(__file__).resolve().parents[3]
 # suites (143 tokens): a model that never closes its grid costs 200 tokens per view, not a 30x30
 # grid's 1,039.
 CPU_BENCH = ["model=embedded", "profile=new-lora", "max_new_tokens=200"]
+# The one-rule tasks `make demo` solves (arc24 demo --tasks N takes the first N): ones the new-lora
+# profile solved in its benchmark (README, "Benchmark suites").
+DEMO_TASKS = ["one-rule-v1-flip-horizontal", "one-rule-v1-flip-vertical", "one-rule-v1-rotate-180",
+              "one-rule-v1-colour-swap", "one-rule-v1-transpose", "one-rule-v1-invert"]
 # Settings the bench sets itself.
 OWN = {"challenges": "the suite", "solutions": "the suite", "task_ids": "--tasks", "out_dir": "--out"}
 
@@ -114,6 +118,15 @@ def git_commit() -> str | None:
     return done.stdout.strip() or None
 
 
+def write_suite_tasks(tasks: dict, folder: Path) -> tuple[Path, Path]:
+    """A suite's tasks as FOLDER/challenges.json and FOLDER/solutions.json (the Kaggle layout)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    challenges, solutions = folder / "challenges.json", folder / "solutions.json"
+    write_json_atomic({t: task.to_json(with_test_outputs=False) for t, task in tasks.items()}, challenges)
+    write_json_atomic({t: [grid_to_list(p.output) for p in task.test] for t, task in tasks.items()}, solutions)
+    return challenges, solutions
+
+
 def bench(suite: str, sets: list[str], data: str | os.PathLike, out: str | os.PathLike | None = None,
           n_tasks: int | None = None, progress: bool = True) -> dict:
     from arc24.solving.solve import solve
@@ -126,9 +139,7 @@ def bench(suite: str, sets: list[str], data: str | os.PathLike, out: str | os.Pa
         raise ConfigError(f"--tasks must be between 1 and {len(tasks)} (the suite has {len(tasks)} tasks), got {n_tasks}")
     tasks = dict(list(tasks.items())[:n_tasks])
     # solve writes these two files again, the same, from what it loaded: they are the run's record of its tasks
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic({t: task.to_json(with_test_outputs=False) for t, task in tasks.items()}, config.challenges)
-    write_json_atomic({t: [grid_to_list(p.output) for p in task.test] for t, task in tasks.items()}, config.solutions)
+    write_suite_tasks(tasks, out)
     began = time.monotonic()
     solve(config, progress=progress)
     wall = time.monotonic() - began

@@ -273,7 +273,13 @@ class TransformersBackend(Backend):
                 results[i] = generation
         return results
 
-    def _generate_batch(self, prompts: list[list[int]], max_new_tokens: int) -> list[Generation]:
+    def generate_keeping_prompts(self, prompts: list[list[int]], max_new_tokens: int):
+        """generate() in one batch, in the order given, also returning the batch's prompt cache
+        (likelihood.PromptCache), on which other answers can then be teacher-forced after the same
+        prompts without computing them again."""
+        return self._generate_batch(prompts, max_new_tokens, keep_prompts=True)
+
+    def _generate_batch(self, prompts: list[list[int]], max_new_tokens: int, keep_prompts: bool = False):
         import torch
 
         device = next(self.model.parameters()).device
@@ -281,7 +287,7 @@ class TransformersBackend(Backend):
         # Left padding: every prompt ends at the same position, where generation starts.
         input_ids = torch.tensor([[self.pad_id] * (width - len(p)) + list(p) for p in prompts], device=device)
         attention_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
-        recorder = _GreedyLogprobs(self.constraint)
+        recorder = _GreedyLogprobs(self.constraint, keep_first=keep_prompts)
         stop = _AnswerStop(self.tokenizer, width, self.end_ids, len(prompts))
         # Eval mode for the call (dropout off, so greedy is deterministic), then the caller's mode
         # back: a model fine-tuned at test time may be handed over in training mode.
@@ -289,9 +295,10 @@ class TransformersBackend(Backend):
         self.model.eval()
         try:
             with torch.inference_mode():
-                sequences = self._generate_call(input_ids, attention_mask, max_new_tokens, recorder, stop)
+                out = self._generate_call(input_ids, attention_mask, max_new_tokens, recorder, stop, keep_prompts)
         finally:
             self.model.train(was_training)
+        sequences = out.sequences if keep_prompts else out
         generated = sequences[:, width:].tolist()
         chosen = torch.stack(recorder.tokens, dim=1).tolist()  # (batch, steps)
         logprobs = torch.stack(recorder.logprobs, dim=1).tolist()
@@ -307,12 +314,20 @@ class TransformersBackend(Backend):
             text = cut_at_fence(self.tokenizer.decode(tokens, skip_special_tokens=True))
             mean = sum(logprobs[row][:n]) / n if n else 0.0
             results.append(Generation(text=text, token_ids=tokens, logprob_mean=mean, n_tokens=n))
-        return results
+        if not keep_prompts:
+            return results
+        from arc24.solving.likelihood import PromptCache
 
-    def _generate_call(self, input_ids, attention_mask, max_new_tokens, recorder, stop):
+        cache = out.past_key_values
+        if cache.get_seq_length() > width:  # back to the prompts: the answers' entries go
+            cache.crop(width - cache.get_seq_length())
+        return results, PromptCache(self.model, cache, attention_mask, recorder.first)
+
+    def _generate_call(self, input_ids, attention_mask, max_new_tokens, recorder, stop, keep_cache=False):
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
         return self.model.generate(
+            return_dict_in_generate=keep_cache,  # then with the cache (past_key_values)
             input_ids=input_ids,
             attention_mask=attention_mask,
             do_sample=False,
@@ -392,16 +407,20 @@ class _GreedyLogprobs:
     tokens are the generated ones.
     """
 
-    def __init__(self, constraint: GridConstraint | None = None):
+    def __init__(self, constraint: GridConstraint | None = None, keep_first: bool = False):
         self.constraint = constraint
         self.states: list | None = None  # per row: the grammar state; None once an end token came
         self.tokens = []
         self.logprobs = []
+        self.keep_first = keep_first
+        self.first = None  # with keep_first: the first step's log-probabilities (batch, vocab)
 
     def __call__(self, input_ids, scores):
         import torch
 
         logprobs = torch.log_softmax(scores.float(), dim=-1)
+        if self.keep_first and self.first is None:
+            self.first = logprobs
         if self.constraint is not None:
             scores = scores.masked_fill(self._forbidden(input_ids, scores), float("-inf"))
         chosen = scores.argmax(dim=-1)

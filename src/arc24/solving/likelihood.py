@@ -8,7 +8,9 @@ product of experts, as the ARChitects chose their attempts in ARC Prize 2024). G
 only counts how often a grid came first; the score also weighs how close the others came.
 
 One forward pass per view computes the prompt once; the candidates then run together on its
-key-value cache, so K views of C candidates cost K prompts plus K x C short answers.
+key-value cache, so K views of C candidates cost K prompts plus K x C short answers. On the
+transformers backend the prompts are not even computed again: the scoring views are the first
+K prediction views, whose cache generation keeps (`PromptCache`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,35 @@ def answer_ids(tokenizer, grid: Grid, fmt: str) -> list[int]:
     return ids + [end if end is not None else tokenizer.eos_token_id]
 
 
+class PromptCache:
+    """The key-value cache of a batch of prompts (left-padded), kept to teacher-force answers after
+    any of them (TransformersBackend.generate_keeping_prompts makes one while generating)."""
+
+    def __init__(self, model, cache, attention_mask, first_logprobs):
+        self.model = model
+        self.cache = cache
+        self.mask = attention_mask  # (batch, width); 0 on each row's left padding
+        self.first = first_logprobs  # (batch, vocab): what each prompt predicts first
+
+    def answer_logprobs(self, row: int, answers: list[list[int]], group: int = 8) -> list[float]:
+        """The log-probability of each answer after prompt ROW (its tokens' log-probabilities summed)."""
+        import torch
+
+        mine = copy.deepcopy(self.cache)
+        mine.batch_select_indices(torch.tensor([row], device=self.mask.device))
+        scores = []
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.inference_mode():
+                for start in range(0, len(answers), group):
+                    scores += _chunk_logprobs(self.model, mine, self.mask[row: row + 1], self.first[row],
+                                              answers[start: start + group])
+        finally:
+            self.model.train(was_training)
+        return scores
+
+
 def answer_logprobs(model, prompt_ids: list[int], answers: list[list[int]], group: int = 8) -> list[float]:
     """The log-probability of each answer after the prompt (its tokens' log-probabilities summed)."""
     import torch
@@ -40,26 +71,28 @@ def answer_logprobs(model, prompt_ids: list[int], answers: list[list[int]], grou
         with torch.inference_mode():
             prompt = model(input_ids=torch.tensor([prompt_ids], device=device), use_cache=True)
             first = torch.log_softmax(prompt.logits[0, -1].float(), dim=-1)
-            scores = []
-            for start in range(0, len(answers), group):
-                chunk = answers[start: start + group]
-                scores += _chunk_logprobs(model, prompt.past_key_values, len(prompt_ids), first, chunk, device)
+            cache = PromptCache(model, prompt.past_key_values, torch.ones(1, len(prompt_ids), dtype=torch.long,
+                                                                          device=device), first[None])
     finally:
         model.train(was_training)
-    return scores
+    return cache.answer_logprobs(0, answers, group)
 
 
-def _chunk_logprobs(model, past, prompt_len: int, first, answers: list[list[int]], device) -> list[float]:
+def _chunk_logprobs(model, past, prompt_mask, first, answers: list[list[int]]) -> list[float]:
+    """Answers teacher-forced together on a copy of one prompt's cache (PROMPT_MASK: its (1, width) mask)."""
     import torch
 
-    width = max(len(a) for a in answers)
+    device = prompt_mask.device
+    n, width = len(answers), max(len(a) for a in answers)
     ids = torch.tensor([a + [a[-1]] * (width - len(a)) for a in answers], device=device)  # right-padded
-    mask = torch.ones(len(answers), prompt_len + width, dtype=torch.long, device=device)
-    for row, answer in enumerate(answers):
-        mask[row, prompt_len + len(answer):] = 0
+    answer_mask = torch.tensor([[1] * len(a) + [0] * (width - len(a)) for a in answers], device=device)
+    mask = torch.cat([prompt_mask.expand(n, -1), answer_mask], dim=1)
+    # Positions count the prompt's real tokens only, as generation counted them (left padding).
+    positions = (int(prompt_mask.sum()) + torch.arange(width, device=device)).expand(n, -1)
     cache = copy.deepcopy(past)  # the forward pass appends to the cache it is given
-    cache.batch_repeat_interleave(len(answers))
-    logits = model(input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True).logits
+    cache.batch_repeat_interleave(n)
+    logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
+                   use_cache=True).logits
     scores = []
     for row, answer in enumerate(answers):
         # Token 0 is predicted by the prompt's last position, token t by the answer's position t-1.

@@ -52,6 +52,8 @@ class TaskOutcome:
     too_long: list = field(default_factory=list)  # (task_id, test_index, prompt length)
     n_views: int = 0
     traceback: str = ""  # a failure of our code, not of the task: written to errors.log
+    predict_seconds: float = 0.0
+    score_seconds: float = 0.0  # scoring the candidates under the scoring views
 
 
 def failed_outcome(task_id: str, status: str, reason: str, traceback: str = "") -> TaskOutcome:
@@ -68,6 +70,8 @@ class Health:
     first_loss: float | None = None
     last_loss: float | None = None
     ttft_seconds: float = 0.0
+    predict_seconds: float = 0.0
+    score_seconds: float = 0.0
     weights: str = "none"  # ttft | fine-tuned | base | none
     n_views: int = 0
     valid: int = 0
@@ -204,6 +208,7 @@ class RunRecords:
         health = Health(
             task_id=task_id, ttft_status=result.status, ttft_reason=result.reason, ttft_steps=result.steps,
             first_loss=result.first_loss, last_loss=result.last_loss, ttft_seconds=round(result.seconds, 2),
+            predict_seconds=round(outcome.predict_seconds, 2), score_seconds=round(outcome.score_seconds, 2),
             weights=outcome.weights, n_views=outcome.n_views, valid=sum(p.grid is not None for p in preds),
             unparseable=sum(p.grid is None for p in preds), too_long=len(outcome.too_long),
             vote_margin=min(margins) if margins else 0,
@@ -228,7 +233,8 @@ def health_table(path: str | Path) -> str:
     """The health report as a Markdown table (the notebook prints it at the end)."""
     rows = [dataclasses.asdict(h) for h in read_health(path)]
     cols = ["task_id", "ttft_status", "ttft_steps", "first_loss", "last_loss", "weights", "valid", "unparseable",
-            "too_long", "vote_margin", "placeholders", "seconds", "precision", "ttft_reason", "notes", "error_log"]
+            "too_long", "vote_margin", "placeholders", "seconds", "predict_seconds", "score_seconds", "precision",
+            "ttft_reason", "notes", "error_log"]
 
     def cell(v):
         return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))

@@ -133,6 +133,8 @@ class ProgressBar:
             else f"{k}/{n}"
         self.bar.set_description_str(f"{self._done_text()}; {job.task.id} {phase} {what}", refresh=False)
         self._move()
+        if k == n:  # a phase's end is always shown: tqdm skips updates closer than its interval
+            self.bar.refresh()
 
     def done(self, job, health) -> None:
         self.running.pop(job.task.id, None)

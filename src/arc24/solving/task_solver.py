@@ -20,6 +20,7 @@ share the GPU, the engine taking `vllm_gpu_memory_utilization` of it), then dele
 from __future__ import annotations
 
 import shutil
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,22 +123,60 @@ class TaskSolver:
             requests, outcome.too_long = build_requests(
                 self.tokenizer, {task.id: task}, n_views, c.seed, self.prompt.template, self.prompt.grid_format,
                 max_prompt_len=self.max_prompt, dihedral=c.dihedral)
-            with self._adapter_served(task.id, weights):
-                if c.search_min_prob:
-                    from arc24.solving.search import predict_by_search
+            began = time.perf_counter()
+            if c.scoring_views and self.backend_name == "transformers" and not c.search_min_prob:
+                # Predicting and scoring share the scoring views' prompt computation.
+                outcome.predictions = self._predict_and_score(requests, outcome)
+            else:
+                with self._adapter_served(task.id, weights):
+                    if c.search_min_prob:
+                        from arc24.solving.search import predict_by_search
 
-                    outcome.predictions = predict_by_search(self.backend, requests, self.prompt.grid_format,
-                                                            self.max_new, c.search_min_prob)
-                else:
-                    outcome.predictions = predict(self.backend, requests, self.tokenizer, self.prompt.grid_format,
-                                                  self.max_new, progress=False)
+                        outcome.predictions = predict_by_search(self.backend, requests, self.prompt.grid_format,
+                                                                self.max_new, c.search_min_prob)
+                    else:
+                        outcome.predictions = predict(self.backend, requests, self.tokenizer,
+                                                      self.prompt.grid_format, self.max_new, progress=False)
+                outcome.predict_seconds = time.perf_counter() - began
+                if c.scoring_views:
+                    self._score(task, outcome.predictions)
+                    outcome.score_seconds = time.perf_counter() - began - outcome.predict_seconds
             for p in outcome.predictions:
                 p.weights = weights
-            if c.scoring_views:
-                self._score(task, outcome.predictions)
             return outcome
         finally:
             self.tuner.reset()
+
+    def _predict_and_score(self, requests: list, outcome: TaskOutcome) -> list:
+        """Predict every view; score each test input's candidates on the prompt caches of its first
+        scoring_views views, kept from their generation (transformers backend)."""
+        from arc24.data.formats import get_format
+        from arc24.solving.inference import predict, to_prediction
+        from arc24.solving.likelihood import answer_ids
+        from arc24.solving.voting import rank_predictions
+
+        fmt = self.prompt.grid_format
+        predictions, predict_seconds, score_seconds = [], 0.0, 0.0
+        for test_index in sorted({r.test_index for r in requests}):
+            began = time.perf_counter()
+            mine = [r for r in requests if r.test_index == test_index]
+            scored = mine[: self.config.scoring_views]
+            generations, cache = self.backend.generate_keeping_prompts([r.prompt_ids for r in scored], self.max_new)
+            found = [to_prediction(r, g, get_format(fmt)) for r, g in zip(scored, generations)]
+            found += predict(self.backend, mine[len(scored):], self.tokenizer, fmt, self.max_new, progress=False)
+            predict_seconds += time.perf_counter() - began
+            began = time.perf_counter()
+            grids = [cand.grid for cand in rank_predictions(found)]
+            per_grid: list[list[float]] = [[] for _ in grids]
+            for row, request in enumerate(scored):
+                answers = [answer_ids(self.tokenizer, request.augmentation.apply_grid(g), fmt) for g in grids]
+                for i, value in enumerate(cache.answer_logprobs(row, answers) if answers else []):
+                    per_grid[i].append(value)
+            _set_scores(found, grids, per_grid)
+            predictions += found
+            score_seconds += time.perf_counter() - began
+        outcome.predict_seconds, outcome.score_seconds = predict_seconds, score_seconds
+        return predictions
 
     def _score(self, task: Task, predictions: list) -> None:
         """Each distinct candidate's mean answer log-probability under the scoring views, set on its predictions.
@@ -156,10 +195,7 @@ class TaskSolver:
                 continue
             per_grid = score_candidates(self.tuner.model, self.tokenizer, task, test_index, grids, views,
                                         self.prompt.template, self.prompt.grid_format, self.max_prompt)
-            by_key = {(g.shape, g.tobytes()): sum(v) / len(v) for g, v in zip(grids, per_grid) if v}
-            for p in mine:
-                if p.grid is not None:
-                    p.score = by_key.get((p.grid.shape, p.grid.tobytes()))
+            _set_scores(mine, grids, per_grid)
 
     def _weights(self, result: TTFTResult) -> str:
         if result.status == "ok":
@@ -175,6 +211,14 @@ class TaskSolver:
         if self.backend_name != "vllm":
             return contextlib.nullcontext()
         return _ServedAdapter(self, task_id, weights)
+
+
+def _set_scores(predictions: list, grids: list, per_grid: list[list[float]]) -> None:
+    """Each prediction's score: the mean over the scoring views of its grid's answer log-probability."""
+    by_key = {(g.shape, g.tobytes()): sum(v) / len(v) for g, v in zip(grids, per_grid) if v}
+    for p in predictions:
+        if p.grid is not None:
+            p.score = by_key.get((p.grid.shape, p.grid.tobytes()))
 
 
 class _ServedAdapter:
