@@ -1,7 +1,7 @@
 """Download the wheels that the Kaggle image lacks, to upload them as a dataset (needs network).
 
     python tools/kaggle_wheels.py build/kaggle-wheels            # the default list below
-    python tools/kaggle_wheels.py build/kaggle-wheels vllm==0.11.2 liger-kernel
+    python tools/kaggle_wheels.py build/kaggle-wheels vllm==0.19.1 liger-kernel
     python tools/kaggle_wheels.py build/kaggle-wheels --dry-run  # print the pip command only
 
 The submission kernel runs with the internet off, so anything missing from Kaggle's image must
@@ -11,7 +11,11 @@ defaults pull in vLLM's own dependencies (torch and CUDA libraries included): se
 
 Then: `python tools/kaggle_package.py model build/kaggle-wheels --id owner/arc24-wheels
 --title "arc24 wheels"` and `python tools/kaggle_push.py --dataset build/kaggle-wheels`.
-On Kaggle: `pip install --no-index --find-links /kaggle/input/arc24-wheels vllm==0.11.2`.
+On Kaggle: `pip install --no-index --find-links /kaggle/input/arc24-wheels vllm==0.19.1`.
+
+The vLLM pin is arc24's VLLM_PIN (src/arc24/solving/inference.py), the release whose API
+src/arc24/solving/vllm_api.json records (tools/vllm_api.py); a test keeps the three equal.
+vLLM 0.19.1 pins torch 2.10.0, so the kernel runs on that torch, not on the image's.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-# vLLM 0.11.2 is the newest release with wheels for Python 3.10 (later ones need 3.11+).
-DEFAULT_PACKAGES = ["vllm==0.11.2"]
+# vLLM 0.19.1: the newest release built for CUDA 12 (from 0.20 on the wheels link CUDA 13, which
+# needs an NVIDIA driver >= 580); its wheel is abi3 and accepts Python 3.10 to 3.13. Check
+# Kaggle's `nvidia-smi` and `python --version` before a bump.
+DEFAULT_PACKAGES = ["vllm==0.19.1"]
 PYTHON_VERSION = "3.10"
 # pip matches --platform tags exactly, and the dependencies are built against different glibc
 # baselines (torch: manylinux_2_28, cuDNN: manylinux_2_27, most others: manylinux2014), so list

@@ -20,6 +20,7 @@ Requiring the newline keeps parsing strict: a line that starts with ``` but goes
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import json
@@ -479,11 +480,120 @@ class _AnswerStop:
         return FENCE_STOP in tail
 
 
+# The vLLM that tools/kaggle_wheels.py bundles for the offline Kaggle kernel, and whose wheel
+# tools/vllm_api.py read into vllm_api.json (the contract tests/test_vllm_api.py checks). 0.19.1
+# is the newest release on PyPI built for CUDA 12: from 0.20 on the wheels link CUDA 13, which
+# needs an NVIDIA driver >= 580 that Kaggle's T4 images are not known to have.
+VLLM_PIN = "0.19.1"
+VLLM_API_FILE = Path(__file__).with_name("vllm_api.json")
+VLLM_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}  # arc24 precision -> vLLM dtype
+# What _from_vllm reads of each output (the contract test checks these names against the snapshot).
+VLLM_OUTPUT_FIELDS = {"CompletionOutput": ("text", "token_ids", "logprobs", "cumulative_logprob"),
+                      "Logprob": ("logprob",)}
+
+
+def vllm_engine_kwargs(model_path, *, tensor_parallel_size: int = 1, max_model_len: int = 8192,
+                       gpu_memory_utilization: float = 0.9, dtype: str = "auto", enable_lora: bool = False,
+                       max_lora_rank: int = 64, seed: int = 0, sleep_mode: bool = False) -> dict:
+    """The keyword arguments VLLMBackend gives vllm.LLM (kept apart so the contract test can check them)."""
+    return dict(
+        model=str(model_path),
+        tensor_parallel_size=tensor_parallel_size,
+        max_model_len=max_model_len,
+        # A share of the whole GPU (total memory, not free memory), which must be free when the
+        # engine starts; the fine-tuned model already loaded in this process counts against the rest.
+        gpu_memory_utilization=gpu_memory_utilization,
+        dtype=dtype,
+        enable_lora=enable_lora,
+        max_lora_rank=supported_lora_rank(max_lora_rank),
+        # One task's adapter at a time: solve predicts task by task. vLLM's CPU adapter cache
+        # defaults to the same size, so each new task's adapter evicts the previous one (no growth).
+        max_loras=1,
+        seed=seed,
+        # Sleep mode puts the engine's weights and KV cache in vLLM's own allocator, so sleep()
+        # can hand that memory back while the task is fine-tuned (see VLLMBackend).
+        enable_sleep_mode=sleep_mode,
+    )
+
+
+def vllm_sampling_kwargs(max_new_tokens: int, end_ids: list[int]) -> dict:
+    """The keyword arguments of VLLMBackend's SamplingParams: greedy, one answer per prompt."""
+    return dict(
+        temperature=0.0,  # greedy (vLLM samples greedily below a temperature of 1e-5)
+        max_tokens=max_new_tokens,
+        # The sampled token's log-probability at each step: vLLM gathers it besides the top-k, so it
+        # is in every step's dict even when it is not the likeliest (it always is, greedily).
+        logprobs=1,
+        stop=[FENCE_STOP],
+        include_stop_str_in_output=True,
+        stop_token_ids=list(end_ids),
+        skip_special_tokens=True,
+    )
+
+
+def vllm_lora_kwargs(lora_id: int, lora_path) -> dict:
+    """The keyword arguments of a LoRARequest. The name is unique too: vLLM 0.19's prefix cache and
+    LoRARequest's equality go by the name, its adapter cache by the id."""
+    return dict(lora_name=f"adapter-{lora_id}", lora_int_id=lora_id, lora_path=str(lora_path))
+
+
+def vllm_calls() -> dict[str, dict]:
+    """Every call VLLMBackend makes into vLLM, by name, with the keywords it passes (values are examples)."""
+    return {
+        "LLM": vllm_engine_kwargs("model", dtype="float16", enable_lora=True, sleep_mode=True),
+        "SamplingParams": vllm_sampling_kwargs(16, [2]),
+        "LoRARequest": vllm_lora_kwargs(1, "adapter"),
+        "LLM.generate": dict(prompts=[{"prompt_token_ids": [1]}], sampling_params=None, lora_request=None,
+                             use_tqdm=True),
+        "LLM.get_tokenizer": {},
+        "LLM.sleep": dict(level=1),
+        "LLM.wake_up": {},
+    }
+
+
+def vllm_contract_problems(api: dict, calls: dict[str, dict] | None = None) -> list[str]:
+    """What in CALLS (default: vllm_calls()) the vLLM API snapshot API does not accept, one line each."""
+    calls = vllm_calls() if calls is None else calls
+    engine_args = set(api["EngineArgs"])
+    accepted = {
+        # LLM takes its own keywords and passes any others on to EngineArgs, which refuses unknown ones.
+        "LLM": set(api["LLM"]["keywords"]) | (engine_args if api["LLM"]["var_keyword"] else set()),
+        "SamplingParams": set(api["SamplingParams"]),
+        "LoRARequest": set(api["LoRARequest"]),
+        **{f"LLM.{name}": set(p["keywords"]) for name, p in api["LLM methods"].items()},
+    }
+    problems = []
+    for call, kwargs in calls.items():
+        if call not in accepted:
+            problems.append(f"{call}: not in the snapshot of vLLM {api['vllm']}")
+            continue
+        for key in kwargs:
+            if key not in accepted[call]:
+                where = " or EngineArgs" if call == "LLM" else ""
+                problems.append(f"{call}({key}=...): not an argument of {call}{where} in vLLM {api['vllm']}")
+    llm = calls.get("LLM", {})
+    if "max_lora_rank" in llm and llm["max_lora_rank"] not in api["max_lora_rank"]:
+        problems.append(f"LLM(max_lora_rank={llm['max_lora_rank']}): vLLM {api['vllm']} accepts {api['max_lora_rank']}")
+    if "dtype" in llm and llm["dtype"] not in api["dtype"]:
+        problems.append(f"LLM(dtype={llm['dtype']!r}): vLLM {api['vllm']} accepts {api['dtype']}")
+    for cls, fields in VLLM_OUTPUT_FIELDS.items():
+        problems += [f"{cls}.{f}: not a field in vLLM {api['vllm']}" for f in fields if f not in api[cls]]
+    return problems
+
+
 class VLLMBackend(Backend):
     """vLLM's offline engine (GPU only), with an optional LoRA adapter.
 
-    Written against vLLM's documented offline API; vllm is imported here only, as it is not
-    installable on CPU machines.
+    Written against vLLM VLLM_PIN, checked without a GPU against vllm_api.json (read from that
+    wheel's source); vllm is imported here only, as it is not installable on CPU machines.
+
+    The engine runs in this process (VLLM_ENABLE_V1_MULTIPROCESSING=0): the solve workers are
+    daemon processes, which may not start the engine-core child vLLM starts by default, and a
+    worker killed for a hung task must take the engine's GPU memory with it.
+
+    With sleep_mode (the default) the engine sleeps except inside generate(): sleep(level=1)
+    copies its weights to CPU memory and frees them and the KV cache, so test-time fine-tuning in
+    the same process has the whole GPU but the fine-tuned model itself; generate() wakes it up.
     """
 
     # vLLM schedules its own batches and keeps the GPU busiest with every prompt at once; its
@@ -496,38 +606,40 @@ class VLLMBackend(Backend):
         tensor_parallel_size: int = 1,
         max_model_len: int = 8192,
         gpu_memory_utilization: float = 0.9,
-        swap_space: float = 0,
         enable_lora: bool = False,
         lora_path: str | os.PathLike | None = None,
         max_lora_rank: int = 64,
         seed: int = 0,
+        precision: str = "auto",
+        sleep_mode: bool = True,
     ):
         reason = vllm_unavailable_reason()
         if reason:
             raise RuntimeError(f"cannot use the vLLM backend: {reason}")
+        # Read by vLLM when the engine starts; a person's own setting wins.
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         import vllm
         from vllm.lora.request import LoRARequest
 
-        from arc24.models import resolve_model
+        from arc24.models import resolve_model, resolve_precision
 
+        if vllm.__version__ != VLLM_PIN:
+            log.warning("vLLM %s is installed; arc24's vLLM backend was checked against %s (VLLM_PIN)",
+                        vllm.__version__, VLLM_PIN)
         model_path = resolve_model(model_path)  # also accepts the embedded model's alias
         n_heads = attention_heads(model_path)
         tp = usable_tensor_parallel(tensor_parallel_size, n_heads)
         if tp != tensor_parallel_size:
             log.warning("%d GPUs cannot split the model's %s attention heads evenly; using 1 GPU",
                         tensor_parallel_size, n_heads)
-        enable_lora = enable_lora or lora_path is not None
-        self.llm = vllm.LLM(
-            model=str(model_path),
-            tensor_parallel_size=tp,
-            max_model_len=max_model_len,
-            gpu_memory_utilization=gpu_memory_utilization,
-            swap_space=swap_space,  # greedy decoding never forks sequences: no CPU swap needed
-            enable_lora=enable_lora,
-            max_lora_rank=supported_lora_rank(max_lora_rank),
-            max_loras=1,  # one task's adapter at a time: solve predicts task by task
-            seed=seed,
-        )
+        # The engine computes in what fine-tuning uses: bf16, or fp16 on GPUs without bf16 (T4).
+        self.precision = resolve_precision(precision, "cuda")
+        self.sleep_mode = sleep_mode
+        self.llm = vllm.LLM(**vllm_engine_kwargs(
+            model_path, tensor_parallel_size=tp, max_model_len=max_model_len,
+            gpu_memory_utilization=gpu_memory_utilization, dtype=VLLM_DTYPES[self.precision],
+            enable_lora=enable_lora or lora_path is not None, max_lora_rank=max_lora_rank, seed=seed,
+            sleep_mode=sleep_mode))
         self._LoRARequest = LoRARequest
         self._lora_ids = 0
         self.lora_request = None
@@ -535,33 +647,45 @@ class VLLMBackend(Backend):
             self.set_adapter(lora_path)
         self.end_ids = end_token_ids(self.llm.get_tokenizer())
         self._SamplingParams = vllm.SamplingParams
+        if sleep_mode:
+            self.llm.sleep(level=1)
 
     def set_adapter(self, lora_path: str | os.PathLike | None) -> None:
         """Serve the next prompts with this LoRA adapter folder (None: the model alone).
 
         Every call gets a new LoRA id: vLLM caches adapters by id, and a task's test-time
-        fine-tuned adapter may be saved at a path an earlier task used.
+        fine-tuned adapter may be saved at a path an earlier task used. With max_loras=1 the
+        previous adapter is evicted when the new one loads (the ids are never reused).
         """
         if lora_path is None:
             self.lora_request = None
             return
         self._lora_ids += 1
-        self.lora_request = self._LoRARequest(f"adapter-{self._lora_ids}", self._lora_ids, str(lora_path))
+        self.lora_request = self._LoRARequest(**vllm_lora_kwargs(self._lora_ids, lora_path))
 
     def generate(self, prompts: list[list[int]], max_new_tokens: int) -> list[Generation]:
-        params = self._SamplingParams(
-            temperature=0.0,
-            max_tokens=max_new_tokens,
-            logprobs=1,  # the chosen token's log-probability at each step
-            stop=[FENCE_STOP],
-            include_stop_str_in_output=True,
-            stop_token_ids=self.end_ids,
-            skip_special_tokens=True,
-        )
-        outputs = self.llm.generate(
-            [{"prompt_token_ids": list(p)} for p in prompts], params, lora_request=self.lora_request, use_tqdm=True
-        )
+        params = self._SamplingParams(**vllm_sampling_kwargs(max_new_tokens, self.end_ids))
+        with self._awake():
+            outputs = self.llm.generate([{"prompt_token_ids": list(p)} for p in prompts], params,
+                                        lora_request=self.lora_request, use_tqdm=True)
         return [_from_vllm(out.outputs[0]) for out in outputs]
+
+    @contextlib.contextmanager
+    def _awake(self):
+        """The engine awake for the block, asleep again after it (sleep mode only)."""
+        if not self.sleep_mode:
+            yield
+            return
+        import torch
+
+        # wake_up maps new physical memory outside PyTorch's allocator: the blocks fine-tuning
+        # left in PyTorch's cache must be returned to the driver first.
+        torch.cuda.empty_cache()
+        self.llm.wake_up()
+        try:
+            yield
+        finally:
+            self.llm.sleep(level=1)
 
 
 def _from_vllm(completion) -> Generation:
@@ -577,7 +701,7 @@ def _from_vllm(completion) -> Generation:
     return Generation(text=completion.text, token_ids=token_ids, logprob_mean=mean, n_tokens=n)
 
 
-VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)  # the max_lora_rank values vLLM accepts
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # the max_lora_rank values vLLM accepts
 
 
 def supported_lora_rank(rank: int) -> int:
@@ -650,8 +774,10 @@ def choose_backend(
         raise ValueError("choose_backend needs model_path")
     resolved = resolve_backend_name(name)
     if resolved == "vllm":
+        # Nothing is fine-tuned beside this engine: it can stay awake.
         return VLLMBackend(model_path, tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
-                           gpu_memory_utilization=gpu_memory_utilization, lora_path=lora_path)
+                           gpu_memory_utilization=gpu_memory_utilization, lora_path=lora_path,
+                           precision=precision, sleep_mode=False)
     from arc24.models import load_model, load_tokenizer
 
     model = load_model(model_path, precision=precision)
