@@ -146,3 +146,72 @@ def test_snapshot_is_what_the_tool_writes(api, tmp_path):
     assert got["LLM methods"]["sleep"] == {"keywords": ["x", "level"], "var_keyword": False}
     assert (got["max_lora_rank"], got["dtype"]) == ([8, 16], ["auto", "float16"])
     assert got["requires"] == {"python": ">=3.10", "torch": "==2.10.0", "transformers": ">=4.56"}
+
+
+# ---------------------------------------------------------------- GPUs without bf16 (T4)
+
+
+def test_a_gpu_without_bf16_gets_fp16_in_training_and_in_the_engine(monkeypatch, api):
+    import torch
+
+    from arc24.models import resolve_precision
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)  # a T4 (compute 7.5)
+    assert resolve_precision("auto", "cuda") == "fp16"
+    assert inference.VLLM_DTYPES["fp16"] in api["dtype"]
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # an A100, H100, L4
+    assert resolve_precision("auto", "cuda") == "bf16"
+    assert set(inference.VLLM_DTYPES.values()) <= set(api["dtype"])
+
+
+@pytest.mark.parametrize("precision", ["fp16", "fp32"])
+def test_fp16_fine_tuning_uses_a_gradient_scaler_and_fp32_lora(tiny_model_dir, monkeypatch, precision):
+    """The T4 path on the CPU: fp16 base weights, fp16 autocast, a scaler, fp32 LoRA weights
+    (and fp32, the same loop with a pass-through scaler).
+
+    The CPU computes fp16 slowly but correctly, and torch's CPU autocast and GradScaler run the
+    same logic as on CUDA; only the speed and the kernels are the GPU's.
+    """
+    import numpy as np
+    import torch
+
+    from arc24.data.task import Pair, Task
+    from arc24.models import load_model, load_tokenizer, weights_precision
+    from arc24.solving.config import Prompt, TTFTSettings
+    from arc24.solving.ttft import TaskFineTuner
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    model = load_model(tiny_model_dir, precision=precision, device="cpu")
+    tokenizer = load_tokenizer(tiny_model_dir, padding_side="left")
+    torch.manual_seed(0)
+    tuner = TaskFineTuner(model, tokenizer, TTFTSettings(steps=4, learning_rate=1e-3, lora="new", lora_rank=4),
+                          Prompt("output-from-examples-v1", "numbered-fence", 1024, "test"), seed=0)
+    assert tuner.precision == weights_precision(tuner.model) == precision
+    assert {p.dtype for p in tuner.params} == {torch.float32}
+    grids = [np.array(g, np.int8) for g in ([[1, 2], [3, 4]], [[5, 6], [7, 8]], [[0, 1], [1, 0]])]
+    task = Task("t", [Pair(g, g[:, ::-1].copy()) for g in grids], [Pair(grids[0])])
+    updates = []
+    update = torch.amp.GradScaler.update
+
+    def counted_update(self, *args, **kwargs):
+        updates.append(self.is_enabled())
+        return update(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.amp.GradScaler, "update", counted_update)
+    try:
+        result = tuner.fine_tune(task)
+    finally:
+        torch.set_num_threads(threads)
+    assert result.status == "ok" and result.steps == 4, result.reason
+    assert updates == [precision == "fp16"] * 4  # a live scaler on every fp16 step
+    assert any(not torch.equal(p, s) for p, s in zip(tuner.params, tuner._start))  # the LoRA learned
+    assert all(p.dtype == torch.float32 for p in tuner.params)
+
+
+def test_bf16_and_fp32_fine_tuning_need_no_scaler():
+    from arc24.models import grad_scaler
+
+    assert not grad_scaler("fp32", "cpu").is_enabled()
+    assert not grad_scaler("bf16", "cpu").is_enabled()
+    assert grad_scaler("fp16", "cpu").is_enabled()

@@ -187,6 +187,27 @@ def autocast(precision: str, device):
     return torch.autocast(device_type=torch.device(device).type, dtype=torch_dtype(precision))
 
 
+def weights_precision(model) -> str:
+    """The precision of a model's frozen weights (the base model under a LoRA): fp32, bf16 or fp16."""
+    import torch
+
+    names = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+    frozen = [p for p in model.parameters() if not p.requires_grad] or list(model.parameters())
+    return names.get(frozen[0].dtype, "fp32") if frozen else "fp32"
+
+
+def grad_scaler(precision: str, device):
+    """A gradient scaler for training in fp16, a pass-through for the other precisions.
+
+    fp16 has 5 exponent bits: small gradients flush to zero without loss scaling, and large
+    activations overflow. The scaler multiplies the loss before backward, checks the gradients for
+    inf/NaN, skips the steps that have them, and lowers the scale (bf16 and fp32 need none of this).
+    """
+    import torch
+
+    return torch.amp.GradScaler(torch.device(device).type, enabled=precision == "fp16")
+
+
 def load_model(name_or_path: str | os.PathLike, precision: str = "auto", device=None):
     """The causal LM in eval mode. precision "auto" keeps the dtype stored with the weights.
 

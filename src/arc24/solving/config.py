@@ -76,9 +76,10 @@ class SolveConfig:
     # train order only (a small model learns one orientation of a rule in fewer steps).
     dihedral: bool = True
     backend: str = "auto"  # auto: vLLM when installed with a GPU, else transformers
-    # The base weights' dtype: auto is bf16 where the GPU or CPU computes it natively, else fp32
-    # (said in the run's output). LoRA weights and optimizer state stay fp32.
-    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    # The base weights' dtype: auto is bf16 where the GPU or CPU computes it natively, fp16 on GPUs
+    # without bf16 (T4: fine-tuned under autocast with a gradient scaler, ttft.py), else fp32 (said
+    # in the run's output). LoRA weights and optimizer state stay fp32. fp16 needs a GPU.
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     batch_size: int = 16
     max_new_tokens: int = 0  # 0: enough for a 30x30 grid
     # Decode only tokens that continue a grid of the format (inference.GridConstraint), so every

@@ -7,6 +7,10 @@ used, so the prompts match what the model was trained on.
 
 The tuner keeps a copy of the starting adapter weights and restores them after every task, so
 each task starts from the trained adapter, never from the previous task's fine-tuning.
+
+Precision follows the base weights: fp32 or bf16 as they are; fp16 (GPUs without bf16, such as
+Kaggle's T4s) under fp16 autocast with a gradient scaler. The LoRA weights and the optimizer
+state are fp32 in all three.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from arc24.data.prompts import IGNORE_INDEX
 from arc24.data.stream import SampleStream, StreamSettings, TooLong
 from arc24.data.task import Pair, Task
 from arc24.data.tasks import DatasetMix
-from arc24.models import LORA_TARGET_MODULES
+from arc24.models import LORA_TARGET_MODULES, autocast, grad_scaler, weights_precision
 from arc24.solving.config import Prompt, TTFTSettings
 from arc24.solving.records import TTFTResult
 from arc24.training.batching import LossModel, collate
@@ -62,7 +66,13 @@ class TaskFineTuner:
             raise ValueError("ttft.lora=continue needs a LoRA adapter to continue: load one, or use ttft.lora=new")
         self.model = model
         self.rank = int(model.peft_config[model.active_adapter].r)  # of the LoRA being fine-tuned
+        self.precision = weights_precision(model)
         self.params = [p for p in model.parameters() if p.requires_grad]
+        for p in self.params:
+            # PEFT already keeps adapters in fp32 over half-precision weights; an adapter saved in
+            # fp16 is upcast here, as the gradient scaler refuses to unscale fp16 gradients.
+            if p.dtype != torch.float32:
+                p.data = p.data.float()
         self._start = [p.detach().clone() for p in self.params]
 
     def reset(self) -> None:
@@ -92,11 +102,14 @@ class TaskFineTuner:
         scheduler = get_scheduler(s.lr_scheduler, optimizer, num_warmup_steps=s.warmup_steps,
                                   num_training_steps=steps)
         runner = LossModel(self.model, s.loss, 1024)
-        memory = MemorySettings(self.prompt.max_seq_len, s.batch_size, 1, self.rank, "fp32", False)
+        # fp16: autocast keeps the matrix products in fp16 (the fp32 LoRA weights are cast per
+        # product) and the scaler guards the gradients; bf16 and fp32 run as the weights are.
+        scaler = grad_scaler(self.precision, self.device)
+        memory = MemorySettings(self.prompt.max_seq_len, s.batch_size, 1, self.rank, self.precision, False)
         limit = MemoryLimit(int(s.memory_limit_gb * 2**30), str(self.device)) if s.memory_limit_gb else None
         result = TTFTResult(task.id, "ok")
         self.model.train()
-        step = 0
+        step = overflows = 0
         try:
             with oom_guard(memory, lambda: step, self.device):
                 if limit:
@@ -106,10 +119,16 @@ class TaskFineTuner:
                     batch = {k: v.to(self.device) for k, v in collate(samples, self.tokenizer.pad_token_id).items()}
                     if not (batch["labels"] != IGNORE_INDEX).any():
                         continue
-                    loss = runner(**batch)
-                    loss.backward()
+                    with autocast("fp16" if self.precision == "fp16" else "fp32", self.device):
+                        loss = runner(**batch)
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
                     torch.nn.utils.clip_grad_norm_(self.params, 1.0)
-                    optimizer.step()
+                    scale = scaler.get_scale() if scaler.is_enabled() else 1.0
+                    scaler.step(optimizer)  # optimizer.step(), unless a gradient overflowed in fp16
+                    scaler.update()
+                    if scaler.is_enabled() and scaler.get_scale() < scale:
+                        overflows += 1
                     scheduler.step()
                     optimizer.zero_grad(set_to_none=True)
                     value = float(loss.detach())
@@ -131,6 +150,9 @@ class TaskFineTuner:
                 limit.release()
             optimizer.zero_grad(set_to_none=True)
             self.model.eval()
+        if overflows and result.status == "ok":
+            note = f"fp16: {overflows} of {result.steps} steps skipped (gradient overflow; loss scale lowered)"
+            result.reason = f"{result.reason}; {note}" if result.reason else note
         if result.losses:
             result.first_loss, result.last_loss = result.losses[0], result.losses[-1]
         result.seconds = time.perf_counter() - began
