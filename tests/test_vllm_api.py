@@ -110,9 +110,9 @@ def test_outputs_are_read_through_the_recorded_fields(api):
 
 
 def test_lora_ranks_and_request_order(api):
-    assert list(VLLM_LORA_RANKS) == api["max_lora_rank"]
+    assert set(VLLM_LORA_RANKS) <= set(api["max_lora_rank"])
     assert api["LoRARequest"][:3] == ["lora_name", "lora_int_id", "lora_path"]
-    assert inference.supported_lora_rank(24) == 32 and inference.supported_lora_rank(1) == 1
+    assert inference.supported_lora_rank(24) == 32 and inference.supported_lora_rank(512) == 512
 
 
 def test_snapshot_is_what_the_tool_writes(api, tmp_path):

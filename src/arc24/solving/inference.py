@@ -701,7 +701,8 @@ def _from_vllm(completion) -> Generation:
     return Generation(text=completion.text, token_ids=token_ids, logprob_mean=mean, n_tokens=n)
 
 
-VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # the max_lora_rank values vLLM accepts
+# max_lora_rank values vLLM accepts (it also takes 1; a rank-1 adapter fits in 8 as well).
+VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
 
 def supported_lora_rank(rank: int) -> int:
