@@ -43,6 +43,7 @@ ttft_batch_size = 1
 ttft_lora = "continue"
 ttft_lora_rank = 16
 ttft_lora_alpha = 0  # 0: equal to the rank
+ttft_rslora = False  # scale by alpha / sqrt(rank)
 ttft_loss = "auto"
 ttft_learn_examples = False  # learn the shown examples' outputs too
 ttft_max_seconds = 0.0  # 0: no limit per task

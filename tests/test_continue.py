@@ -120,7 +120,8 @@ def _wait_for_second_task(proc: subprocess.Popen, log: Path, timeout: float = 18
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker processes through Linux's /proc")
-def test_ctrl_c_stops_the_workers_and_says_how_to_continue(tmp_path, small_tasks_file, tiny_model_dir):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_the_workers_and_says_how_to_continue(signum, tmp_path, small_tasks_file, tiny_model_dir):
     out = tmp_path / "run"
     args = solve_args(out, small_tasks_file, tiny_model_dir, ids_of(small_tasks_file, 3), "ttft.steps=30")
     log = tmp_path / "stderr.log"
@@ -130,7 +131,7 @@ def test_ctrl_c_stops_the_workers_and_says_how_to_continue(tmp_path, small_tasks
         workers = _children(proc.pid)
         assert workers
         sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)  # SIGTERM: `kill`, a job scheduler, a stopped Kaggle session
         proc.wait(timeout=20)
         took = time.monotonic() - sent
     finally:

@@ -348,6 +348,12 @@ def test_scored_candidates_reach_predictions_and_rescore_compares_selections(tmp
         same = [q.score for q in predictions if q.task_id == p.task_id and q.test_index == p.test_index
                 and q.grid.shape == p.grid.shape and (q.grid == p.grid).all()]
         assert len(set(same)) == 1
+    for row in health(tmp_path).values():  # per test input: the candidate count, the top two's votes and scores
+        for i, entry in enumerate(row["test_inputs"]):
+            mine = [p for p in predictions if p.task_id == row["task_id"] and p.test_index == i and p.grid is not None]
+            assert entry["candidates"] == len({(p.grid.shape, p.grid.tobytes()) for p in mine})
+            assert [t["score"] for t in entry["top"]] == sorted([t["score"] for t in entry["top"]], reverse=True)
+            assert sum(t["votes"] for t in entry["top"]) <= len(mine)
     done = subprocess.run([sys.executable, "-m", "arc24.cli", "rescore", str(tmp_path), "--selection", "all",
                            "--json"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

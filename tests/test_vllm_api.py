@@ -215,3 +215,16 @@ def test_bf16_and_fp32_fine_tuning_need_no_scaler():
     assert not grad_scaler("fp32", "cpu").is_enabled()
     assert not grad_scaler("bf16", "cpu").is_enabled()
     assert grad_scaler("fp16", "cpu").is_enabled()
+
+
+def test_solve_on_a_gpu_without_bf16_runs_fp16_and_says_so(monkeypatch):
+    """A T4: solve's precision is fp16 (fine-tuning with a gradient scaler), not a silent fp32."""
+    import torch
+
+    from arc24.solving.config import SolveConfig, TTFTSettings
+    from arc24.solving.solve import solve_precision
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    precision, note = solve_precision(SolveConfig(ttft=TTFTSettings(lora="new")))
+    assert precision == "fp16" and "gradient scaler" in note

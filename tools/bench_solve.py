@@ -283,8 +283,8 @@ def main():
 def chosen_precisions(asked: str, device: torch.device) -> tuple[list[str], str]:
     """The precisions to run, and why bf16 was left out when it was (not native on this CPU)."""
     native = device.type == "cuda" or cpu_supports_bf16()
-    if asked == "auto":  # as solve resolves it (solve.solve_precision): fp32 where only fp16 is native
-        return [resolve_precision("auto", device).replace("fp16", "fp32")], ""
+    if asked == "auto":  # as solve resolves it (solve.solve_precision)
+        return [resolve_precision("auto", device)], ""
     if asked == "fp32" or (not native and asked == "both"):
         return ["fp32"], "" if asked == "fp32" else "bf16: this CPU does not compute in bf16 natively (emulated, it " \
                                                     "runs tens of times slower than fp32)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
 from pathlib import Path
 
@@ -429,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     from arc24.config import ConfigError
     from arc24.data.tasks import DataError
 
+    from arc24.files import sigterm_interrupts
+
+    previous = sigterm_interrupts()
     try:
         return args.func(args)
     except (ConfigError, DataError, FileNotFoundError) as exc:  # the user's to fix: the message says how
@@ -444,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"arc24 {args.command}: {exc}", file=sys.stderr)
             return EXIT_OOM
         return _report_crash(args.command, exc)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _report_crash(command: str, exc: Exception) -> int:

@@ -97,3 +97,17 @@ def require_same_settings(saved: str | os.PathLike, settings: dict, remedy: str)
     if key is not None:
         raise ConfigError(f"{saved.parent}: a run with other settings is there ({key}: {before.get(key)!r} there, "
                           f"{settings.get(key)!r} now); {remedy}")
+
+
+def sigterm_interrupts():
+    """Make SIGTERM (`kill`, a job scheduler, a stopped notebook) stop a job as Ctrl-C does, so it
+    ends its children and keeps what it finished. Returns the old handler to restore, or None."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: signals stay as they are
+        return None

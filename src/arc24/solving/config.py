@@ -36,6 +36,9 @@ class TTFTSettings:
     lora: Literal["continue", "new"] = "continue"
     lora_rank: int = 16
     lora_alpha: int = 0  # 0: equal to lora_rank
+    # rsLoRA: scale the update by alpha / sqrt(rank) instead of alpha / rank, so a higher rank
+    # is not a smaller step (a new LoRA only).
+    rslora: bool = False
     loss: str = "auto"
     # Learn the shown examples' outputs too, not only the held-out pair's: more to learn from per
     # step (prompts.fit_task).

@@ -85,6 +85,9 @@ class Health:
     precision: str = ""  # of the base weights while fine-tuning and predicting: bf16 or fp32
     error_log: str = ""  # ERRORS_LOG when this task's traceback was written there
     ttft_losses: list[float] = field(default_factory=list)  # per step, for loss-curve plots
+    # Per test input: how many distinct candidates, and the votes and score of the top two as the
+    # run's selection ranked them (a score is None when the run did not score candidates).
+    test_inputs: list[dict] = field(default_factory=list)
 
 
 def append_error(path: str | Path, heading: str, traceback_text: str) -> None:
@@ -196,11 +199,13 @@ class RunRecords:
     def add(self, job, outcome) -> Health:
         task_id, result, preds = outcome.task_id, outcome.ttft, outcome.predictions
         write_predictions(self.predictions_path, preds, append=True)
-        margins = []
+        margins, test_inputs = [], []
         for i in range(len(self.tasks[task_id].test)):
             voted = vote([p for p in preds if p.test_index == i], self.selection)
             self.votes[(task_id, i)] = voted
             margins.append(voted.margin)
+            test_inputs.append({"candidates": len(voted.ranking), "top": [
+                {"votes": c.votes, "score": None if c.score is None else round(c.score, 4)} for c in voted.ranking[:2]]})
         submission, placeholders = build_submission(self.tasks, self.votes)
         write_submission(submission, self.submission_path)
         if outcome.traceback:
@@ -215,7 +220,8 @@ class RunRecords:
             placeholders=sum(1 for t, _ in placeholders if t == task_id),
             seconds=round(time.monotonic() - job.started, 2), notes=job.notes, prompt=self.prompt,
             precision=self.precision,
-            error_log=ERRORS_LOG if outcome.traceback else "", ttft_losses=[round(x, 5) for x in result.losses])
+            error_log=ERRORS_LOG if outcome.traceback else "", ttft_losses=[round(x, 5) for x in result.losses],
+            test_inputs=test_inputs)
         self.health[task_id] = health
         self._write_health()
         return health

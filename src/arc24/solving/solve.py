@@ -67,8 +67,9 @@ def task_timeout_seconds(config: SolveConfig, schedule: Schedule, n_workers: int
 def solve_precision(config: SolveConfig) -> tuple[str, str]:
     """(the precision of the base weights, a note when it is not what "auto" would hope for).
 
-    bf16 where the device computes it natively (fast, half the memory); fp32 elsewhere, said
-    aloud. fp16 is not used for solving: fine-tuning in fp16 needs a gradient scaler.
+    bf16 where the device computes it natively (fast, half the memory); fp16 on a GPU without
+    bf16 (a T4: test-time fine-tuning then runs with a gradient scaler, ttft.py); fp32 on a CPU
+    without bf16, said aloud.
     """
     import torch
 
@@ -77,7 +78,7 @@ def solve_precision(config: SolveConfig) -> tuple[str, str]:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     precision = resolve_precision(config.precision, device)
     if precision == "fp16":
-        return "fp32", "this GPU has no bf16; fine-tuning and predicting in fp32"
+        return "fp16", "this GPU has no bf16; fine-tuning in fp16 with a gradient scaler (LoRA weights fp32)"
     if precision == "fp32" and config.precision == "auto" and device == "cpu":
         return "fp32", "this CPU has no native bf16; fine-tuning and predicting in fp32"
     return precision, ""

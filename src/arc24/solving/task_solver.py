@@ -37,7 +37,7 @@ class SolverSetup:
 
     config: SolveConfig
     prompt: Prompt
-    precision: str  # fp32 or bf16: the dtype of the base weights (LoRA weights and optimizer stay fp32)
+    precision: str  # fp32, bf16 or fp16 (a GPU without bf16): the base weights (LoRA weights and optimizer stay fp32)
     backend: str  # transformers or vllm
     scratch: Path  # where vLLM's per-task adapters are saved
 

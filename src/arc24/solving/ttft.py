@@ -60,7 +60,8 @@ class TaskFineTuner:
             if isinstance(model, PeftModel):  # a new LoRA goes on the merged fine-tuned weights
                 model = model.merge_and_unload()
             lora = LoraConfig(r=settings.lora_rank, lora_alpha=settings.lora_alpha or settings.lora_rank,
-                              target_modules=list(LORA_TARGET_MODULES), task_type="CAUSAL_LM")
+                              use_rslora=settings.rslora, target_modules=list(LORA_TARGET_MODULES),
+                              task_type="CAUSAL_LM")
             model = get_peft_model(model, lora)
         elif not isinstance(model, PeftModel):
             raise ValueError("ttft.lora=continue needs a LoRA adapter to continue: load one, or use ttft.lora=new")

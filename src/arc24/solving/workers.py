@@ -186,6 +186,12 @@ def _exit_with(parent_pid: int) -> None:
             os._exit(1)
 
 
+def _env_threads() -> int:
+    """OMP_NUM_THREADS when it is a positive count, else 0: the cores a person leaves to this run."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else 0
+
+
 def _worker_main(conn, setup: SolverSetup, threads: int, parent_pid: int) -> None:
     """A worker process: load the solver once, then solve the tasks it is sent until told to stop."""
     import threading
@@ -298,8 +304,10 @@ class WorkerPool:
         self.args = (setup,)
         self.errors_log = errors_log  # where a worker's traceback goes when it cannot load the model
         cpu_workers = sum(d is None for d in devices)
-        # CPU workers share the cores; oversubscribed threads make generation many times slower.
-        self.threads = max(1, (os.cpu_count() or 1) // cpu_workers) if cpu_workers else 0
+        # CPU workers share the cores (OMP_NUM_THREADS of them when set, as torch counts them);
+        # oversubscribed threads make generation many times slower.
+        cores = _env_threads() or os.cpu_count() or 1
+        self.threads = max(1, cores // cpu_workers) if cpu_workers else 0
         self.log = log
         self.on_progress: OnProgress | None = None
         self.workers: list[_Worker] = []

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from arc24.config import ConfigError
 from arc24.evaluation.scoring import METRICS
-from arc24.files import first_difference
+from arc24.files import first_difference, sigterm_interrupts
 
 REPO = Path(__file__).resolve().parents[3]
 SUBMISSION_NOTEBOOK = REPO / "notebooks" / "submission.ipynb"
@@ -506,7 +506,7 @@ def sweep(config: SweepConfig, progress: bool = True) -> dict:
                f"({len(finished)} finished before) into {out}/")
     ran, failed = [], []
     bar = tqdm(runs, desc="sweep", unit="run", disable=not progress, file=sys.stderr)
-    previous = _sigterm_interrupts()
+    previous = sigterm_interrupts()
     try:
         for i, run in enumerate(bar, 1):
             head = f"[{i}/{len(runs)}] {run.name}"
@@ -539,19 +539,6 @@ def sweep(config: SweepConfig, progress: bool = True) -> dict:
     summary = aggregate(out, list(config.grid))
     return {**summary, "runs": len(runs), "skipped": sorted(finished), "ran": ran, "failed": failed,
             "task_ids": task_ids}
-
-
-def _sigterm_interrupts():
-    """Make SIGTERM (`kill`, a job scheduler) stop the sweep like Ctrl-C, so that the running
-    notebook and its kernel are stopped too instead of left behind. The old handler, or None."""
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        return signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: signals stay as they are
-        return None
 
 
 def read_metrics_quiet(folder: Path) -> dict | None:

@@ -17,6 +17,7 @@ class LoraSettings:
     rank: int = 32  # 0 means full fine-tuning
     alpha: Optional[int] = None  # default: equal to the rank
     dropout: float = 0.0
+    rslora: bool = False  # scale by alpha / sqrt(rank) (rsLoRA) instead of alpha / rank
     target_modules: list[str] = field(default_factory=lambda: list(LORA_TARGET_MODULES))
 
 

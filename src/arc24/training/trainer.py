@@ -97,7 +97,8 @@ def build_model(config: TrainConfig, device: torch.device, precision: str):
         from peft import LoraConfig, get_peft_model
 
         lora = LoraConfig(r=config.lora.rank, lora_alpha=config.lora.alpha or config.lora.rank,
-                          lora_dropout=config.lora.dropout, target_modules=list(config.lora.target_modules),
+                          lora_dropout=config.lora.dropout, use_rslora=config.lora.rslora,
+                          target_modules=list(config.lora.target_modules),
                           task_type="CAUSAL_LM")
         model = get_peft_model(model, lora)
     return model.to(device)
