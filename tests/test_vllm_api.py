@@ -18,6 +18,7 @@ from arc24.solving.inference import (
     VLLM_LORA_RANKS,
     VLLM_OUTPUT_FIELDS,
     VLLM_PIN,
+    _from_beams,
     _from_vllm,
     vllm_calls,
     vllm_contract_problems,
@@ -82,17 +83,19 @@ def test_every_vllm_call_of_the_backend_is_in_the_contract():
     tree = ast.parse(Path(inference.__file__).read_text(encoding="utf-8"))
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "VLLMBackend")
     names = {"vllm.LLM": "LLM", "self._SamplingParams": "SamplingParams", "self._LoRARequest": "LoRARequest",
-             **{f"self.llm.{m}": f"LLM.{m}" for m in ("generate", "get_tokenizer", "sleep", "wake_up")}}
+             "self._BeamSearchParams": "BeamSearchParams",
+             **{f"self.llm.{m}": f"LLM.{m}" for m in ("generate", "beam_search", "get_tokenizer", "sleep", "wake_up")}}
     seen = {}
     for node in ast.walk(cls):
         if isinstance(node, ast.Call):
             target = ast.unparse(node.func)
-            if target.startswith(("vllm.", "self.llm.", "self._SamplingParams", "self._LoRARequest")):
+            if target.startswith(("vllm.", "self.llm.", "self._SamplingParams", "self._LoRARequest",
+                                  "self._BeamSearchParams")):
                 assert target in names, f"VLLMBackend calls {target}, which the contract does not check"
                 seen.setdefault(names[target], []).append(node)
     assert set(seen) == set(vllm_calls())
     builders = {"LLM": "vllm_engine_kwargs", "SamplingParams": "vllm_sampling_kwargs",
-                "LoRARequest": "vllm_lora_kwargs"}
+                "LoRARequest": "vllm_lora_kwargs", "BeamSearchParams": "vllm_beam_search_kwargs"}
     for call, nodes in seen.items():
         for node in nodes:
             if call in builders:  # everything passed comes from the builder the contract checks
@@ -107,6 +110,124 @@ def test_outputs_are_read_through_the_recorded_fields(api):
     fields = dict(text="```\n1\n```\n", token_ids=[5], logprobs=[step], cumulative_logprob=-0.5)
     assert set(fields) == set(VLLM_OUTPUT_FIELDS["CompletionOutput"]) <= set(api["CompletionOutput"])
     assert _from_vllm(SimpleNamespace(**fields)).logprob_mean == pytest.approx(-0.5)
+
+
+# ---------------------------------------------------------------- beam search (search_min_prob on vLLM)
+
+
+def test_a_removed_or_renamed_beam_search_name_fails_the_contract(api):
+    # BeamSearchParams' fields, LLM.beam_search's keywords and the fields read of its output.
+    without = {**api, "BeamSearchParams": [f for f in api["BeamSearchParams"] if f != "length_penalty"]}
+    assert vllm_contract_problems(without) == [
+        f"BeamSearchParams(length_penalty=...): not an argument of BeamSearchParams in vLLM {VLLM_PIN}"]
+    methods = {**api["LLM methods"], "beam_search": {"keywords": ["prompts", "beam_search_params", "lora_request",
+                                                                  "use_tqdm"], "var_keyword": False}}
+    assert vllm_contract_problems({**api, "LLM methods": methods}) == [
+        f"LLM.beam_search(params=...): not an argument of LLM.beam_search in vLLM {VLLM_PIN}"]
+    renamed = {**api, "BeamSearchSequence": [f if f != "cum_logprob" else "cumulative_logprob"
+                                             for f in api["BeamSearchSequence"]]}
+    assert vllm_contract_problems(renamed) == [f"BeamSearchSequence.cum_logprob: not a field in vLLM {VLLM_PIN}"]
+    no_method = {**api, "LLM methods": {k: v for k, v in api["LLM methods"].items() if k != "beam_search"}}
+    assert vllm_contract_problems(no_method) == [f"LLM.beam_search: not in the snapshot of vLLM {VLLM_PIN}"]
+
+
+def test_beam_search_ranks_by_probability_alone(api):
+    from arc24.solving.search import MAX_ANSWERS
+
+    kwargs = vllm_calls()["BeamSearchParams"]
+    assert kwargs["length_penalty"] == 0.0 and kwargs["beam_width"] == MAX_ANSWERS == 8
+    assert "ignore_eos" not in kwargs  # an answer ends at eos (vLLM's default ignore_eos=False)
+
+
+class _Tokenizer:
+    special = {9}
+
+    def decode(self, ids, skip_special_tokens=False):
+        return "".join(f"<{t}>" if t in self.special else str(t) for t in ids
+                       if not (skip_special_tokens and t in self.special))
+
+
+def _beam(prompt, answer, logprobs, cum=None, **fields):
+    """A BeamSearchSequence holding only the recorded fields: tokens start with the prompt."""
+    steps = [{t: SimpleNamespace(logprob=lp), 0: SimpleNamespace(logprob=-20.0)} for t, lp in zip(answer, logprobs)]
+    return SimpleNamespace(tokens=list(prompt) + list(answer), logprobs=steps,
+                           cum_logprob=sum(logprobs) if cum is None else cum, **fields)
+
+
+def test_beams_above_the_floor_likeliest_first_without_the_prompt(api):
+    import math
+
+    assert set(VLLM_OUTPUT_FIELDS["BeamSearchSequence"]) <= set(api["BeamSearchSequence"])
+    prompt = [7, 7, 7]
+    beams = [_beam(prompt, [2, 9], [-1.5, 0.0]),  # p = 0.22
+             _beam(prompt, [1, 9], [-0.1, 0.0]),  # p = 0.90
+             _beam(prompt, [3, 9], [-4.0, 0.0])]  # p = 0.02
+    found = _from_beams(beams, _Tokenizer(), [9], min_prob=0.1)
+    assert [g.token_ids for g in found] == [[1, 9], [2, 9]]  # no prompt; the unlikely one left out
+    assert [g.text for g in found] == ["1", "2"] and [g.n_tokens for g in found] == [2, 2]
+    assert found[0].logprob_mean == pytest.approx(-0.05)
+    assert math.exp(found[1].logprob_mean * found[1].n_tokens) >= 0.1
+    # None reaches the floor: the likeliest alone, as the search keeps one answer per view.
+    assert [g.token_ids for g in _from_beams(beams, _Tokenizer(), [9], min_prob=0.95)] == [[1, 9]]
+    assert _from_beams([], _Tokenizer(), [9], min_prob=0.5) == []
+
+
+def test_a_beam_past_another_end_token_is_cut_there_and_counted_once():
+    # vLLM ends beams at the tokenizer's eos (9) only; 8 (say, the template's end of turn) is an end too.
+    prompt = [7]
+    beams = [_beam(prompt, [1, 8, 4, 4], [-0.2, -0.1, -3.0, -3.0]),
+             _beam(prompt, [1, 8, 5, 9], [-0.2, -0.1, -2.0, -0.5]),  # the same answer, continued otherwise
+             _beam(prompt, [2, 9], [-0.9, -0.1])]
+    found = _from_beams(beams, _Tokenizer(), [8, 9], min_prob=0.05)
+    assert [g.token_ids for g in found] == [[1, 8], [2, 9]]
+    assert found[0].logprob_mean == pytest.approx(-0.15)  # the answer's own tokens, not the tail's
+
+
+def test_vllm_search_builds_its_call_from_the_snapshot_and_gives_predictions(api, monkeypatch):
+    """VLLMBackend.search and predict_by_beam_search with a stand-in engine (no vLLM here): the
+    params and keywords it passes are the snapshot's, the task's LoRA goes along, and a prompt
+    whose beams all vanished gets its greedy answer."""
+    import numpy as np
+
+    from arc24.data.augment import Augmentation
+    from arc24.data.formats import DEFAULT_FORMAT, get_format
+    from arc24.solving.inference import PredictRequest, VLLMBackend, predict_by_beam_search
+
+    def params(**kwargs):
+        assert set(kwargs) <= set(api["BeamSearchParams"])
+        return SimpleNamespace(**kwargs)
+
+    calls = []
+
+    class Engine:
+        def beam_search(self, prompts, **kwargs):
+            assert set(kwargs) <= set(api["LLM methods"]["beam_search"]["keywords"])
+            calls.append(kwargs)
+            good = [_beam(prompts[0]["prompt_token_ids"], [1, 9], [-0.1, 0.0]),
+                    _beam(prompts[0]["prompt_token_ids"], [2, 9], [-0.5, 0.0])]
+            return [SimpleNamespace(sequences=good), SimpleNamespace(sequences=[])]
+
+    backend = object.__new__(VLLMBackend)
+    backend.llm, backend.tokenizer, backend.end_ids = Engine(), _Tokenizer(), [9]
+    backend.sleep_mode, backend.lora_request, backend._BeamSearchParams = False, "the task's LoRA", params
+    greedy = inference.Generation(text="3", token_ids=[3, 9], logprob_mean=-0.3, n_tokens=2)
+    monkeypatch.setattr(VLLMBackend, "generate", lambda self, prompts, n: [greedy for _ in prompts])
+    requests = [PredictRequest("t", 0, Augmentation(), [7, 7]), PredictRequest("t", 0, Augmentation(), [7])]
+    grid = np.array([[1, 2], [3, 4]], np.int8)
+
+    class Tokenizer(_Tokenizer):
+        def decode(self, ids, skip_special_tokens=False):  # token 1 writes a whole grid
+            text = super().decode(ids, skip_special_tokens)
+            return text.replace("1", get_format(DEFAULT_FORMAT).render(grid) + "\n", 1)
+
+    backend.tokenizer = Tokenizer()
+    predictions = predict_by_beam_search(backend, requests, DEFAULT_FORMAT, 16, min_prob=0.5)
+    assert calls[0]["params"].beam_width == 8 and calls[0]["params"].max_tokens == 16
+    assert calls[0]["lora_request"] == "the task's LoRA"
+    assert all(isinstance(p, inference.Prediction) for p in predictions) and len(predictions) == 3
+    assert np.array_equal(predictions[0].grid, grid) and predictions[0].reason is None
+    assert [p.text for p in predictions[1:]] == ["2", "3"]  # unconstrained answers may not parse
+    assert predictions[1].grid is None and predictions[1].reason == "missing opening fence"
 
 
 def test_lora_ranks_and_request_order(api):
@@ -126,7 +247,10 @@ def test_snapshot_is_what_the_tool_writes(api, tmp_path):
                                     " _hidden: int = 0\n kind: ClassVar[str] = 'x'\n",
         "vllm/config/lora.py": "MaxLoRARanks = Literal[8, 16]\nclass LoRAConfig:\n max_lora_rank: MaxLoRARanks = 8\n",
         "vllm/config/model.py": "ModelDType = Literal['auto', 'float16']\n",
-        "vllm/sampling_params.py": "class SamplingParams(msgspec.Struct):\n n: int = 1\n",
+        "vllm/sampling_params.py": "class SamplingParams(msgspec.Struct):\n n: int = 1\n"
+                                   "class BeamSearchParams(msgspec.Struct):\n beam_width: int\n max_tokens: int\n",
+        "vllm/beam_search.py": "@dataclass\nclass BeamSearchSequence:\n tokens: list[int]\n cum_logprob: float = 0.0\n"
+                               "@dataclass\nclass BeamSearchOutput:\n sequences: list[BeamSearchSequence]\n",
         "vllm/lora/request.py": "class LoRARequest(msgspec.Struct):\n lora_name: str\n lora_int_id: int\n",
         "vllm/outputs.py": "@dataclass\nclass CompletionOutput:\n text: str\n",
         "vllm/logprobs.py": "@dataclass\nclass Logprob:\n logprob: float\n",
@@ -145,6 +269,8 @@ def test_snapshot_is_what_the_tool_writes(api, tmp_path):
     assert got["EngineArgs"] == ["model", "dtype"]
     assert got["LLM methods"]["sleep"] == {"keywords": ["x", "level"], "var_keyword": False}
     assert (got["max_lora_rank"], got["dtype"]) == ([8, 16], ["auto", "float16"])
+    assert got["BeamSearchParams"] == ["beam_width", "max_tokens"]
+    assert (got["BeamSearchSequence"], got["BeamSearchOutput"]) == (["tokens", "cum_logprob"], ["sequences"])
     assert got["requires"] == {"python": ">=3.10", "torch": "==2.10.0", "transformers": ">=4.56"}
 
 

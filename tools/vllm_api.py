@@ -10,8 +10,9 @@ engine arguments between releases (swap_space: an engine argument up to 0.17, ig
 with `ast`, and the names arc24 relies on are written to src/arc24/solving/vllm_api.json:
 LLM.__init__'s keyword arguments and those of EngineArgs (LLM passes its **kwargs on to
 it), the LLM methods the backend calls, SamplingParams' fields, LoRARequest's fields in
-order, CompletionOutput's and Logprob's fields, and the accepted max_lora_rank and dtype
-values. tests/test_vllm_api.py checks every call VLLMBackend makes against that file.
+order, CompletionOutput's and Logprob's fields, BeamSearchParams' fields and those of
+BeamSearchSequence and BeamSearchOutput (what LLM.beam_search takes and returns), and the
+accepted max_lora_rank and dtype values. tests/test_vllm_api.py checks every call VLLMBackend makes against that file.
 
 Bumping vLLM: change VLLM_PIN in src/arc24/solving/inference.py and the default in
 tools/kaggle_wheels.py, run this tool, read `git diff src/arc24/solving/vllm_api.json`, fix
@@ -36,7 +37,7 @@ SNAPSHOT = ROOT / "src" / "arc24" / "solving" / "vllm_api.json"
 sys.path.insert(0, str(ROOT / "src"))
 
 # The LLM methods VLLMBackend calls, whose parameters are recorded.
-LLM_METHODS = ("generate", "get_tokenizer", "sleep", "wake_up")
+LLM_METHODS = ("generate", "beam_search", "get_tokenizer", "sleep", "wake_up")
 
 
 class WheelSource:
@@ -124,6 +125,8 @@ def snapshot(wheel: Path) -> dict:
     dtype_alias = field_annotation(engine_args, "dtype")
     outputs = src.module("vllm/outputs.py")
     logprobs = src.module("vllm/logprobs.py")
+    sampling = src.module("vllm/sampling_params.py")
+    beam_search = src.module("vllm/beam_search.py")
     meta = src.metadata
     return {
         "vllm": meta["Version"],
@@ -133,10 +136,13 @@ def snapshot(wheel: Path) -> dict:
         "LLM": parameters(find_method(llm, "__init__")),
         "EngineArgs": class_fields(engine_args),
         "LLM methods": {name: parameters(find_method(llm, name)) for name in LLM_METHODS},
-        "SamplingParams": class_fields(find_class(src.module("vllm/sampling_params.py"), "SamplingParams")),
+        "SamplingParams": class_fields(find_class(sampling, "SamplingParams")),
         "LoRARequest": class_fields(find_class(src.module("vllm/lora/request.py"), "LoRARequest")),
         "CompletionOutput": class_fields(find_class(outputs, "CompletionOutput")),
         "Logprob": class_fields(find_class(logprobs, "Logprob")),
+        "BeamSearchParams": class_fields(find_class(sampling, "BeamSearchParams")),
+        "BeamSearchSequence": class_fields(find_class(beam_search, "BeamSearchSequence")),
+        "BeamSearchOutput": class_fields(find_class(beam_search, "BeamSearchOutput")),
         "max_lora_rank": literal_values(lora_config_module, rank_alias),
         "dtype": literal_values(src.module("vllm/config/model.py"), dtype_alias),
     }

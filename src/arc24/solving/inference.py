@@ -487,9 +487,12 @@ class _AnswerStop:
 VLLM_PIN = "0.19.1"
 VLLM_API_FILE = Path(__file__).with_name("vllm_api.json")
 VLLM_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}  # arc24 precision -> vLLM dtype
-# What _from_vllm reads of each output (the contract test checks these names against the snapshot).
+# What _from_vllm and _from_beams read of each output (the contract test checks these names
+# against the snapshot).
 VLLM_OUTPUT_FIELDS = {"CompletionOutput": ("text", "token_ids", "logprobs", "cumulative_logprob"),
-                      "Logprob": ("logprob",)}
+                      "Logprob": ("logprob",),
+                      "BeamSearchOutput": ("sequences",),
+                      "BeamSearchSequence": ("tokens", "logprobs", "cum_logprob")}
 
 
 def vllm_engine_kwargs(model_path, *, tensor_parallel_size: int = 1, max_model_len: int = 8192,
@@ -531,6 +534,17 @@ def vllm_sampling_kwargs(max_new_tokens: int, end_ids: list[int]) -> dict:
     )
 
 
+def vllm_beam_search_kwargs(max_new_tokens: int, beam_width: int) -> dict:
+    """The keyword arguments of VLLMBackend's BeamSearchParams."""
+    return dict(
+        beam_width=beam_width,
+        max_tokens=max_new_tokens,
+        # vLLM ranks beams by cum_logprob / len(tokens) ** length_penalty with the prompt counted in
+        # len, which favours long answers; 0 ranks them by probability alone, as the search does.
+        length_penalty=0.0,
+    )
+
+
 def vllm_lora_kwargs(lora_id: int, lora_path) -> dict:
     """The keyword arguments of a LoRARequest. The name is unique too: vLLM 0.19's prefix cache and
     LoRARequest's equality go by the name, its adapter cache by the id."""
@@ -542,9 +556,11 @@ def vllm_calls() -> dict[str, dict]:
     return {
         "LLM": vllm_engine_kwargs("model", dtype="float16", enable_lora=True, sleep_mode=True),
         "SamplingParams": vllm_sampling_kwargs(16, [2]),
+        "BeamSearchParams": vllm_beam_search_kwargs(16, 8),
         "LoRARequest": vllm_lora_kwargs(1, "adapter"),
         "LLM.generate": dict(prompts=[{"prompt_token_ids": [1]}], sampling_params=None, lora_request=None,
                              use_tqdm=True),
+        "LLM.beam_search": dict(prompts=[{"prompt_token_ids": [1]}], params=None, lora_request=None, use_tqdm=True),
         "LLM.get_tokenizer": {},
         "LLM.sleep": dict(level=1),
         "LLM.wake_up": {},
@@ -559,6 +575,7 @@ def vllm_contract_problems(api: dict, calls: dict[str, dict] | None = None) -> l
         # LLM takes its own keywords and passes any others on to EngineArgs, which refuses unknown ones.
         "LLM": set(api["LLM"]["keywords"]) | (engine_args if api["LLM"]["var_keyword"] else set()),
         "SamplingParams": set(api["SamplingParams"]),
+        "BeamSearchParams": set(api.get("BeamSearchParams", ())),
         "LoRARequest": set(api["LoRARequest"]),
         **{f"LLM.{name}": set(p["keywords"]) for name, p in api["LLM methods"].items()},
     }
@@ -577,7 +594,7 @@ def vllm_contract_problems(api: dict, calls: dict[str, dict] | None = None) -> l
     if "dtype" in llm and llm["dtype"] not in api["dtype"]:
         problems.append(f"LLM(dtype={llm['dtype']!r}): vLLM {api['vllm']} accepts {api['dtype']}")
     for cls, fields in VLLM_OUTPUT_FIELDS.items():
-        problems += [f"{cls}.{f}: not a field in vLLM {api['vllm']}" for f in fields if f not in api[cls]]
+        problems += [f"{cls}.{f}: not a field in vLLM {api['vllm']}" for f in fields if f not in api.get(cls, ())]
     return problems
 
 
@@ -620,6 +637,7 @@ class VLLMBackend(Backend):
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         import vllm
         from vllm.lora.request import LoRARequest
+        from vllm.sampling_params import BeamSearchParams
 
         from arc24.models import resolve_model, resolve_precision
 
@@ -645,8 +663,10 @@ class VLLMBackend(Backend):
         self.lora_request = None
         if lora_path is not None:
             self.set_adapter(lora_path)
-        self.end_ids = end_token_ids(self.llm.get_tokenizer())
+        self.tokenizer = self.llm.get_tokenizer()
+        self.end_ids = end_token_ids(self.tokenizer)
         self._SamplingParams = vllm.SamplingParams
+        self._BeamSearchParams = BeamSearchParams
         if sleep_mode:
             self.llm.sleep(level=1)
 
@@ -669,6 +689,29 @@ class VLLMBackend(Backend):
             outputs = self.llm.generate([{"prompt_token_ids": list(p)} for p in prompts], params,
                                         lora_request=self.lora_request, use_tqdm=True)
         return [_from_vllm(out.outputs[0]) for out in outputs]
+
+    def search(self, prompts: list[list[int]], max_new_tokens: int, min_prob: float) -> list[list[Generation]]:
+        """Per prompt, the answers of a beam search of width search.MAX_ANSWERS whose probability is at
+        least min_prob, likeliest first; the likeliest alone when none is (as search.depth_first
+        returns, which falls back to the greedy answer instead).
+
+        Not a threshold search: vLLM keeps a fixed number of unfinished beams, so an answer above
+        min_prob is lost when, at some step, that many likelier prefixes crowd out its own, even
+        if they end in less likely answers.
+        """
+        from arc24.solving.search import MAX_ANSWERS
+
+        params = self._BeamSearchParams(**vllm_beam_search_kwargs(max_new_tokens, MAX_ANSWERS))
+        with self._awake():
+            outputs = self.llm.beam_search([{"prompt_token_ids": list(p)} for p in prompts], params=params,
+                                           lora_request=self.lora_request, use_tqdm=True)
+        answers = [_from_beams(out.sequences, self.tokenizer, self.end_ids, min_prob) for out in outputs]
+        # vLLM drops a beam that reaches max_model_len without a trace; a prompt can lose them all.
+        bare = [i for i, found in enumerate(answers) if not found]
+        if bare:
+            for i, generation in zip(bare, self.generate([prompts[i] for i in bare], max_new_tokens)):
+                answers[i] = [generation]
+        return answers
 
     @contextlib.contextmanager
     def _awake(self):
@@ -699,6 +742,46 @@ def _from_vllm(completion) -> Generation:
     else:
         mean = 0.0 if not n else float("nan")
     return Generation(text=completion.text, token_ids=token_ids, logprob_mean=mean, n_tokens=n)
+
+
+def _from_beams(beams, tokenizer, end_ids: list[int], min_prob: float) -> list[Generation]:
+    """The answers of one prompt's returned beams (ended at eos or at max_tokens) with probability
+    >= min_prob, likeliest first; the likeliest alone when none qualifies, none when no beams."""
+    ends = set(end_ids)
+    best: dict[tuple, float] = {}
+    for beam in beams:
+        # beam.tokens starts with the prompt; beam.logprobs has one entry per generated token.
+        steps = beam.logprobs
+        tokens = list(beam.tokens)[len(beam.tokens) - len(steps):]
+        n = next((i + 1 for i, t in enumerate(tokens) if t in ends), len(tokens))
+        if n < len(tokens):
+            # vLLM ends a beam at the tokenizer's eos only: one that went on after another end token
+            # (the chat template's end of turn) is that answer, with the probability of its tokens.
+            logp = sum(step[t].logprob for t, step in zip(tokens[:n], steps))
+        else:
+            logp = beam.cum_logprob  # the generated tokens' log-probabilities summed, eos included
+        key = tuple(tokens[:n])
+        # Beams that differ only after the answer ended are one answer.
+        best[key] = max(logp, best.get(key, -math.inf))
+    ranked = sorted(best.items(), key=lambda item: -item[1])
+    floor = math.log(min_prob)
+    kept = [item for item in ranked if item[1] >= floor] or ranked[:1]
+    # vLLM's own beam.text decodes the prompt and special tokens too.
+    return [Generation(text=cut_at_fence(tokenizer.decode(list(tokens), skip_special_tokens=True)),
+                       token_ids=list(tokens), logprob_mean=logp / len(tokens) if tokens else 0.0,
+                       n_tokens=len(tokens))
+            for tokens, logp in kept]
+
+
+def predict_by_beam_search(backend: VLLMBackend, requests: list[PredictRequest], fmt: str, max_new_tokens: int,
+                           min_prob: float) -> list[Prediction]:
+    """search.predict_by_search on vLLM (VLLMBackend.search): every kept answer of every view is a prediction."""
+    grid_format = get_format(fmt)
+    answers = backend.search([r.prompt_ids for r in requests], max_new_tokens, min_prob)
+    if len(answers) != len(requests):
+        raise RuntimeError(f"the backend returned answers for {len(answers)} of {len(requests)} prompts")
+    return [to_prediction(request, answer, grid_format) for request, found in zip(requests, answers)
+            for answer in found]
 
 
 # max_lora_rank values vLLM accepts (it also takes 1; a rank-1 adapter fits in 8 as well).

@@ -19,9 +19,12 @@ import math
 
 from arc24.solving.inference import Generation, TransformersBackend, cut_at_fence
 
+# The most answers one view may give; vLLM's beam search (VLLMBackend.search) uses it as its width.
+MAX_ANSWERS = 8
+
 
 def depth_first(backend: TransformersBackend, prompt_ids: list[int], max_new_tokens: int, min_prob: float,
-                max_answers: int = 8) -> list[Generation]:
+                max_answers: int = MAX_ANSWERS) -> list[Generation]:
     """The answers of probability >= min_prob (likeliest branches first); the greedy one alone when none qualifies."""
     import torch
 
@@ -81,7 +84,7 @@ def _generation(backend: TransformersBackend, tokens: list[int], logp: float) ->
 
 
 def predict_by_search(backend: TransformersBackend, requests: list, fmt: str, max_new_tokens: int,
-                      min_prob: float, max_answers: int = 8) -> list:
+                      min_prob: float, max_answers: int = MAX_ANSWERS) -> list:
     """inference.predict with the search: every qualifying answer of every view is a prediction."""
     from arc24.data.formats import get_format
     from arc24.solving.inference import to_prediction

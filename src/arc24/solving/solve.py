@@ -21,7 +21,6 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from arc24.config import ConfigError
 from arc24.files import write_json_atomic
 from arc24.solving.config import SolveConfig, resolve_prompt
 from arc24.solving.records import ERRORS_LOG, WEIGHTS, RunRecords, failed_outcome
@@ -178,9 +177,6 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
         if config.adapter:
             require_manifest(config.adapter)
     backend_name = resolve_backend_name(config.backend)
-    if backend_name == "vllm" and config.search_min_prob:
-        raise ConfigError("search_min_prob: the depth-first search runs on the transformers backend only; "
-                          "set backend=transformers, or search_min_prob=0 for vLLM's greedy answers")
     scratch = Path(config.scratch_dir or out / "scratch")
     settings = {**resume_settings(config), "prompt": asdict(prompt), "resolved_precision": precision}
     records = RunRecords(tasks, out, settings, config.overwrite, prompt=prompt.describe(), precision=precision,

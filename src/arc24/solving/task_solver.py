@@ -130,7 +130,10 @@ class TaskSolver:
             else:
                 with self._adapter_served(task.id, weights):
                     if c.search_min_prob:
-                        from arc24.solving.search import predict_by_search
+                        if self.backend_name == "vllm":  # beam search: no threshold search there
+                            from arc24.solving.inference import predict_by_beam_search as predict_by_search
+                        else:
+                            from arc24.solving.search import predict_by_search
 
                         outcome.predictions = predict_by_search(self.backend, requests, self.prompt.grid_format,
                                                                 self.max_new, c.search_min_prob)
