@@ -55,3 +55,13 @@ def test_training_counts_and_sizes_are_checked_with_their_range(overrides, messa
     with pytest.raises(ConfigError, match=message):
         load_config(TrainConfig, None, ["output_dir=x"] + overrides).check()
     load_config(TrainConfig, None, ["output_dir=x"]).check()  # the defaults pass
+
+
+def test_the_search_needs_the_grid_constraint_except_on_vllm():
+    from arc24.config import ConfigError
+    from arc24.solving.config import SolveConfig, TTFTSettings
+
+    new = TTFTSettings(lora="new")
+    with pytest.raises(ConfigError, match="search_min_prob needs constrained_decoding=true on the transformers"):
+        SolveConfig(search_min_prob=0.1, constrained_decoding=False, ttft=new).check()
+    SolveConfig(search_min_prob=0.1, constrained_decoding=False, backend="vllm", ttft=new).check()  # beam search

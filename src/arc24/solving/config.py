@@ -152,8 +152,10 @@ class SolveConfig:
             check_range(name, value, low, high, notes.get(name, ""))
         check_range("scoring_views", self.scoring_views, 0, None, " (0: candidates are not scored)")
         check_range("search_min_prob", self.search_min_prob, 0, 1, " (0: greedy answers only)")
-        if self.search_min_prob and not self.constrained_decoding:
-            raise ConfigError("search_min_prob needs constrained_decoding=true (the search follows grid tokens only)")
+        if self.search_min_prob and not self.constrained_decoding and self.backend != "vllm":
+            # vLLM's beam search is free whatever this says; the transformers search follows grid tokens only
+            raise ConfigError("search_min_prob needs constrained_decoding=true on the transformers backend "
+                              "(the search follows grid tokens only)")
         from arc24.solving.voting import SELECTIONS  # torch-free, as this module
 
         if self.selection not in SELECTIONS:

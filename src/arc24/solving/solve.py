@@ -84,11 +84,14 @@ def solve_precision(config: SolveConfig) -> tuple[str, str]:
 
 
 def decoding_description(config: SolveConfig, backend_name: str) -> str:
-    if not config.constrained_decoding:
-        return "free"
+    from arc24.solving.search import MAX_ANSWERS
+
     if backend_name == "vllm":
-        return "free (grid-constrained decoding is not implemented on vLLM)"
-    return "constrained to grids"
+        how = f"beam search of width {MAX_ANSWERS}, answers at least {config.search_min_prob} likely" \
+            if config.search_min_prob else "greedy"
+        return f"free, {how} (grid-constrained decoding is not implemented on vLLM)"
+    how = f"; every answer at least {config.search_min_prob} likely" if config.search_min_prob else ""
+    return ("constrained to grids" if config.constrained_decoding else "free") + how
 
 
 def count(n: int, what: str) -> str:
