@@ -208,3 +208,21 @@ def test_status_reads_a_run_from_its_folder_without_torch(tmp_path, small_tasks_
     text = status(out)
     assert f"{out}: running or interrupted" in text and "tasks: 1 of 2 done" in text
     assert main(["status", str(tmp_path / "nowhere")]) == 2
+
+
+def test_a_setting_added_by_a_later_version_at_its_default_does_not_strand_a_run(tmp_path):
+    """A run folder made before a setting existed continues when the setting is at its default,
+    and is refused when it is not (the old run did not use it)."""
+    from arc24.config import ConfigError
+    from arc24.solving.config import SolveConfig, TTFTSettings
+    from arc24.solving.records import SETTINGS_FILE, check_same_run
+    from arc24.solving.solve import resume_settings
+
+    now = resume_settings(SolveConfig(ttft=TTFTSettings(lora="new")))
+    old = json.loads(json.dumps(now))
+    del old["ttft"]["rslora"]  # as a folder written before rsLoRA was a setting
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(old))
+    defaults = resume_settings(SolveConfig())
+    check_same_run(tmp_path, now, defaults)
+    with pytest.raises(ConfigError, match=r"ttft.rslora: '\(not set\)' there, True now"):
+        check_same_run(tmp_path, resume_settings(SolveConfig(ttft=TTFTSettings(lora="new", rslora=True))), defaults)

@@ -125,17 +125,28 @@ def settings_differences(before: dict, now: dict, prefix: str = "") -> list[tupl
     return found
 
 
-def check_same_run(out: Path, settings: dict) -> None:
+def _dotted(settings: dict, name: str, default=None):
+    for part in name.split("."):
+        if not isinstance(settings, dict) or part not in settings:
+            return default
+        settings = settings[part]
+    return settings
+
+
+def check_same_run(out: Path, settings: dict, defaults: dict | None = None) -> None:
     """Refuse to continue OUT when the run there has other settings that change predictions.
 
     Called before anything is written: a refused command changes no file. The message names
-    every differing setting with both values, and the ways out.
+    every differing setting with both values, and the ways out. A setting that the run's file
+    lacks (added by a later arc24) is no difference when it is at its value in DEFAULTS: the
+    run was made as that default behaves, and an upgrade must not strand a long run.
     """
     path = Path(out) / SETTINGS_FILE
     if not path.exists():
         return
     before = read_json(path, "settings")
-    diffs = settings_differences(before, json.loads(json.dumps(settings, default=str)))
+    diffs = [(name, a, b) for name, a, b in settings_differences(before, json.loads(json.dumps(settings, default=str)))
+             if not (a == _MISSING and defaults is not None and _dotted(defaults, name, _MISSING) == b)]
     if not diffs:
         return
     shown = "; ".join(f"{name}: {a!r} there, {b!r} now" for name, a, b in diffs[:8])
@@ -154,7 +165,7 @@ class RunRecords:
     """
 
     def __init__(self, tasks: dict, out: Path, settings: dict, overwrite: bool = False, prompt: str = "",
-                 precision: str = "", selection: str = "vote"):
+                 precision: str = "", selection: str = "vote", defaults: dict | None = None):
         self.tasks, self.out, self.prompt, self.precision = tasks, out, prompt, precision
         self.selection = selection  # how the attempts are chosen (voting.SELECTIONS)
         self.votes: dict = {}
@@ -167,7 +178,7 @@ class RunRecords:
             for name in RUN_FILES:
                 (out / name).unlink(missing_ok=True)
         else:
-            check_same_run(out, settings)
+            check_same_run(out, settings, defaults)
         self.continued = settings_path.exists() and (out / "health.json").exists()
         # The tasks of this run, in the Kaggle layout, so that a subset run validates and scores
         # against exactly what it was asked to solve.

@@ -183,7 +183,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
     scratch = Path(config.scratch_dir or out / "scratch")
     settings = {**resume_settings(config), "prompt": asdict(prompt), "resolved_precision": precision}
     records = RunRecords(tasks, out, settings, config.overwrite, prompt=prompt.describe(), precision=precision,
-                         selection=config.selection)
+                         selection=config.selection, defaults=resume_settings(SolveConfig()))
     print(f"[arc24 solve] prompt: {prompt.describe()}; test-time fine-tuning: "
           + ("the trained adapter" if config.ttft.lora == "continue" else f"a new LoRA of rank {config.ttft.lora_rank}")
           + f"; precision: {precision}" + (f" ({precision_note})" if precision_note else ""))
