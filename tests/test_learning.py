@@ -93,3 +93,30 @@ def test_test_time_fine_tuning_learns_a_flip(smollm_dir):
     assert result.status == "ok" and result.steps == SETTINGS.steps, result.reason
     after = voted(tuner.model, tokenizer, task)
     assert in_attempts(after, truth), describe(after)
+
+
+def test_the_cpu_profile_solves_real_tasks_the_untrained_model_gets_wrong(smollm_dir, tmp_path):
+    """The learning, kept honest through the whole solve pipeline: with the default CPU profile
+    (`new-lora`) the embedded model solves ARC-AGI-1 evaluation tasks that it gets wrong without
+    fine-tuning. The tasks are the demo's first two, which the profile solved in its benchmark
+    (README), with the bench's answer length."""
+    from arc24.evaluation.bench import DEMO_SUITE, DEMO_TASKS, load_suite, write_suite_tasks
+    from arc24.evaluation.scoring import read_submission, score_submission
+    from arc24.solving.config import SolveConfig
+    from arc24.solving.solve import solve
+    from data_paths import SHARED_DATA
+
+    suite, _ = load_suite(DEMO_SUITE, SHARED_DATA)
+    tasks = {t: suite[t] for t in DEMO_TASKS[:2]}
+    challenges, solutions = write_suite_tasks(tasks, tmp_path / "tasks")
+
+    def scores(name: str, **settings) -> dict[str, float]:
+        config = SolveConfig(challenges=str(challenges), solutions=str(solutions), out_dir=str(tmp_path / name),
+                             model=str(smollm_dir), profile="new-lora", max_new_tokens=200, **settings)
+        solve(config, progress=False)
+        report = score_submission(read_submission(tmp_path / name / "submission.json"), tasks)
+        return {t: report.per_task[t]["score"] for t in tasks}
+
+    untrained = scores("untrained", ttft=TTFTSettings(steps=0), allow_base_model=True)
+    assert untrained == {t: 0.0 for t in tasks}
+    assert scores("profile") == {t: 1.0 for t in tasks}

@@ -160,9 +160,9 @@ def cmd_show(args) -> int:
 
 def cmd_demo(args) -> int:
     """The main job on the embedded model: the submission notebook, through papermill, with the CPU
-    profile on one-rule tasks it can solve; prints the health table, how many it solved and where
-    the pictures are."""
-    from arc24.evaluation.bench import DEMO_TASKS, load_suite, write_suite_tasks
+    profile on real ARC-AGI-1 evaluation tasks it can solve; prints the health table, how many it
+    solved and where the pictures are."""
+    from arc24.evaluation.bench import DEMO_SUITE, DEMO_TASKS, load_suite, write_suite_tasks
     from arc24.evaluation.render import render_task
     from arc24.evaluation.scoring import read_submission, score_submission
     from arc24.solving.records import health_table
@@ -171,15 +171,15 @@ def cmd_demo(args) -> int:
     if not 1 <= args.tasks <= len(DEMO_TASKS):
         print(f"arc24 demo: --tasks must be between 1 and {len(DEMO_TASKS)}, got {args.tasks}", file=sys.stderr)
         return EXIT_USAGE
-    suite, _ = load_suite("one-rule-v1", args.data)
+    suite, _ = load_suite(DEMO_SUITE, args.data)
     tasks = {t: suite[t] for t in DEMO_TASKS[: args.tasks]}
     out = Path(args.out).resolve()
     challenges, solutions = write_suite_tasks(tasks, out / "tasks")
-    print(f"[arc24 demo] the submission notebook on {len(tasks)} one-rule tasks ({', '.join(tasks)}) with the "
-          f"embedded SmolLM2-135M-Instruct and profile=new-lora; output in {out}/", flush=True)
+    print(f"[arc24 demo] the submission notebook on {len(tasks)} ARC-AGI-1 evaluation tasks ({', '.join(tasks)}) "
+          f"with the embedded SmolLM2-135M-Instruct and profile=new-lora; output in {out}/", flush=True)
     execute_submission_notebook(
         {"challenges": str(challenges), "solutions": str(solutions), "out_dir": str(out), "model": "embedded",
-         "profile": "new-lora", "overwrite": True},
+         "profile": "new-lora", "max_new_tokens": 200, "overwrite": True},  # as `arc24 bench` runs it
         out / "submission.executed.ipynb")
     print(f"[arc24 demo] executed notebook: {out / 'submission.executed.ipynb'}")
     print(health_table(out / "health.json"))
@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the main job on the embedded model and the shared data (make demo)")
     p.add_argument("--data", default=str(_default_data_dir()), help="folder with arc-agi-1/ and conceptarc/")
-    p.add_argument("--tasks", type=int, default=4, help="how many of the demo's one-rule tasks (at most 6)")
+    p.add_argument("--tasks", type=int, default=3, help="how many of the demo's evaluation tasks (bench.DEMO_TASKS)")
     p.add_argument("--out", default="runs/demo", help="where the submission, health, predictions and PNGs go")
     p.set_defaults(func=cmd_demo)
 
