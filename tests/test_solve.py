@@ -344,8 +344,9 @@ def test_scored_candidates_reach_predictions_and_rescore_compares_selections(tmp
     assert any(p.grid is not None for p in predictions)
     assert all(p.augmentation["dihedral"] == 0 for p in predictions)
     assert all((p.score is not None and p.score < 0) == (p.grid is not None) for p in predictions)
-    for p in predictions:  # one score per candidate grid
-        same = [q.score for q in predictions if q.task_id == p.task_id and q.test_index == p.test_index
+    parsed = [p for p in predictions if p.grid is not None]
+    for p in parsed:  # one score per candidate grid
+        same = [q.score for q in parsed if q.task_id == p.task_id and q.test_index == p.test_index
                 and q.grid.shape == p.grid.shape and (q.grid == p.grid).all()]
         assert len(set(same)) == 1
     for row in health(tmp_path).values():  # per test input: the candidate count, the top two's votes and scores

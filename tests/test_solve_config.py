@@ -59,9 +59,18 @@ def test_training_counts_and_sizes_are_checked_with_their_range(overrides, messa
 
 def test_the_search_needs_the_grid_constraint_except_on_vllm():
     from arc24.config import ConfigError
+    from arc24.solving.config import SolveConfig, TTFTSettings, check_backend
+
+    config = SolveConfig(search_min_prob=0.1, constrained_decoding=False, ttft=TTFTSettings(lora="new"))
+    config.check()  # backend auto: which backend runs is known on the machine only
+    with pytest.raises(ConfigError, match="search_min_prob needs constrained_decoding=true on the transformers"):
+        check_backend(config, "transformers")
+    check_backend(config, "vllm")  # vLLM's beam search
+
+
+def test_scoring_views_are_at_most_the_views():
+    from arc24.config import ConfigError
     from arc24.solving.config import SolveConfig, TTFTSettings
 
-    new = TTFTSettings(lora="new")
-    with pytest.raises(ConfigError, match="search_min_prob needs constrained_decoding=true on the transformers"):
-        SolveConfig(search_min_prob=0.1, constrained_decoding=False, ttft=new).check()
-    SolveConfig(search_min_prob=0.1, constrained_decoding=False, backend="vllm", ttft=new).check()  # beam search
+    with pytest.raises(ConfigError, match=r"scoring_views must be between 0 and 4 .*, got 8"):
+        SolveConfig(n_views=4, scoring_views=8, selection="score", ttft=TTFTSettings(lora="new")).check()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -186,6 +187,8 @@ def cmd_demo(args) -> int:
     submission = read_submission(out / "submission.json")
     report = score_submission(submission, tasks)
     solved = [t for t in tasks if report.per_task[t]["score"] == 1.0]
+    for folder in ("solved", "missed"):  # no picture of an earlier demo stays in the wrong one
+        shutil.rmtree(out / folder, ignore_errors=True)
     for task_id, task in tasks.items():
         render_task(task, out / ("solved" if task_id in solved else "missed") / f"{task_id}.png",
                     attempts=submission.get(task_id), title=task_id)
@@ -359,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("demo", help="the main job on the embedded model and the shared data (make demo)")
-    p.add_argument("--data", default=str(_default_data_dir()), help="folder with arc-agi-1/ and conceptarc/")
+    p.add_argument("--data", default=str(_default_data_dir()),
+                   help="the shared ARC data folder (the sources of the real-small-v1 suite)")
     p.add_argument("--tasks", type=int, default=3, help="how many of the demo's evaluation tasks (bench.DEMO_TASKS)")
     p.add_argument("--out", default="runs/demo", help="where the submission, health, predictions and PNGs go")
     p.set_defaults(func=cmd_demo)

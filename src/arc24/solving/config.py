@@ -52,7 +52,7 @@ class TTFTSettings:
 PROFILES: dict[str, dict[str, object]] = {
     # A new LoRA per task on a base model without ARC training (the embedded SmolLM2 on a CPU).
     # Its candidates are scored under 8 views (selection score): on real-small-v1 that solved a
-    # task the vote missed, for 5% more time (README, "Benchmark suites").
+    # task the vote missed, for 4-12% more time (README, "Benchmark suites").
     "new-lora": {"ttft.lora": "new", "ttft.lora_rank": 16, "ttft.steps": 40, "ttft.learning_rate": 2e-3,
                  "ttft.lr_scheduler": "constant", "n_views": 8, "selection": "score", "scoring_views": 8},
     # Continuing a trained adapter: the 2024 reference recipe.
@@ -152,12 +152,9 @@ class SolveConfig:
                  "task_timeout_minutes": " (0: 3x a task's planned share)"}
         for name, value, low, high in counts:
             check_range(name, value, low, high, notes.get(name, ""))
-        check_range("scoring_views", self.scoring_views, 0, None, " (0: candidates are not scored)")
+        check_range("scoring_views", self.scoring_views, 0, self.n_views,
+                    f" (0: candidates are not scored; at most n_views, {self.n_views}: the first views score)")
         check_range("search_min_prob", self.search_min_prob, 0, 1, " (0: greedy answers only)")
-        if self.search_min_prob and not self.constrained_decoding and self.backend != "vllm":
-            # vLLM's beam search is free whatever this says; the transformers search follows grid tokens only
-            raise ConfigError("search_min_prob needs constrained_decoding=true on the transformers backend "
-                              "(the search follows grid tokens only)")
         from arc24.solving.voting import SELECTIONS  # torch-free, as this module
 
         if self.selection not in SELECTIONS:
@@ -298,3 +295,11 @@ def resolve_prompt(config: SolveConfig) -> Prompt:
                       source, contract.tokenizer)
     return Prompt(config.template or DEFAULT_TEMPLATE, config.grid_format or DEFAULT_FORMAT,
                   config.max_seq_len or DEFAULT_MAX_SEQ_LEN, "defaults (no prompt contract)")
+
+
+def check_backend(config: SolveConfig, backend_name: str) -> None:
+    """The settings that depend on the backend a run resolved to (backend auto picks one per machine)."""
+    if backend_name == "transformers" and config.search_min_prob and not config.constrained_decoding:
+        # vLLM's beam search is free whatever this says; the transformers search follows grid tokens only
+        raise ConfigError("search_min_prob needs constrained_decoding=true on the transformers backend "
+                          "(the search follows grid tokens only)")

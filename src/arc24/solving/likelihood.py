@@ -45,8 +45,11 @@ class PromptCache:
         """The log-probability of each answer after prompt ROW (its tokens' log-probabilities summed)."""
         import torch
 
-        mine = copy.deepcopy(self.cache)
-        mine.batch_select_indices(torch.tensor([row], device=self.mask.device))
+        from transformers import DynamicCache
+
+        # One row of the batch's cache (slicing copies it); the batch's cache stays as it is.
+        mine = DynamicCache(ddp_cache_data=[(layer.keys[row: row + 1].clone(), layer.values[row: row + 1].clone())
+                                            for layer in self.cache.layers])
         scores = []
         was_training = self.model.training
         self.model.eval()

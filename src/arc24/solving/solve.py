@@ -22,7 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from arc24.files import write_json_atomic
-from arc24.solving.config import SolveConfig, resolve_prompt
+from arc24.solving.config import SolveConfig, check_backend, resolve_prompt
 from arc24.solving.records import ERRORS_LOG, WEIGHTS, RunRecords, failed_outcome
 from arc24.solving.task_solver import SolverSetup
 
@@ -180,6 +180,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
         if config.adapter:
             require_manifest(config.adapter)
     backend_name = resolve_backend_name(config.backend)
+    check_backend(config, backend_name)
     scratch = Path(config.scratch_dir or out / "scratch")
     settings = {**resume_settings(config), "prompt": asdict(prompt), "resolved_precision": precision}
     records = RunRecords(tasks, out, settings, config.overwrite, prompt=prompt.describe(), precision=precision,

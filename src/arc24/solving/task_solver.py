@@ -62,6 +62,7 @@ class TaskSolver:
         self.config, self.prompt = config, prompt
         self.scratch = Path(setup.scratch)
         self.backend_name = backend_name
+        self.precision = setup.precision  # the engine serves in the precision the task was fine-tuned in
         self.tokenizer = load_tokenizer(config.model, padding_side="left")
         if prompt.tokenizer and tokenizer_fingerprint(self.tokenizer) != prompt.tokenizer:
             raise ConfigError(f"the tokenizer of {config.model} is not the one the model was trained with "
@@ -98,7 +99,7 @@ class TaskSolver:
         self._fallback_lora = c.adapter if c.ttft.lora == "continue" else None
         return VLLMBackend(self.engine_model, max_model_len=self.prompt.max_seq_len,
                            gpu_memory_utilization=c.vllm_gpu_memory_utilization, enable_lora=True,
-                           max_lora_rank=self.tuner.rank, seed=c.seed)
+                           max_lora_rank=self.tuner.rank, seed=c.seed, precision=self.precision)
 
     def solve_task(self, task: Task, steps: int, n_views: int, on_ttft_done=None) -> TaskOutcome:
         """Fine-tune on TASK for STEPS steps, predict N_VIEWS views of each test input, restore.
@@ -159,19 +160,26 @@ class TaskSolver:
         from arc24.solving.voting import rank_predictions
 
         fmt = self.prompt.grid_format
+        batch = max(self.config.batch_size, 1)
         predictions, predict_seconds, score_seconds = [], 0.0, 0.0
         for test_index in sorted({r.test_index for r in requests}):
             began = time.perf_counter()
             mine = [r for r in requests if r.test_index == test_index]
             scored = mine[: self.config.scoring_views]
-            generations, cache = self.backend.generate_keeping_prompts([r.prompt_ids for r in scored], self.max_new)
-            found = [to_prediction(r, g, get_format(fmt)) for r, g in zip(scored, generations)]
-            found += predict(self.backend, mine[len(scored):], self.tokenizer, fmt, self.max_new, progress=False)
+            # The other views first, so that no prompt cache is held while they are predicted.
+            rest = predict(self.backend, mine[len(scored):], self.tokenizer, fmt, self.max_new, progress=False)
+            found, rows = [], []  # rows: (the prompt cache, its row) of each scored view
+            for start in range(0, len(scored), batch):
+                chunk = scored[start: start + batch]
+                generations, cache = self.backend.generate_keeping_prompts([r.prompt_ids for r in chunk], self.max_new)
+                found += [to_prediction(r, g, get_format(fmt)) for r, g in zip(chunk, generations)]
+                rows += [(cache, row) for row in range(len(chunk))]
+            found += rest
             predict_seconds += time.perf_counter() - began
             began = time.perf_counter()
             grids = [cand.grid for cand in rank_predictions(found)]
             per_grid: list[list[float]] = [[] for _ in grids]
-            for row, request in enumerate(scored):
+            for (cache, row), request in zip(rows, scored):
                 answers = [answer_ids(self.tokenizer, request.augmentation.apply_grid(g), fmt) for g in grids]
                 for i, value in enumerate(cache.answer_logprobs(row, answers) if answers else []):
                     per_grid[i].append(value)

@@ -128,11 +128,14 @@ class TaskFineTuner:
                     scale = scaler.get_scale() if scaler.is_enabled() else 1.0
                     scaler.step(optimizer)  # optimizer.step(), unless a gradient overflowed in fp16
                     scaler.update()
-                    if scaler.is_enabled() and scaler.get_scale() < scale:
-                        overflows += 1
-                    scheduler.step()
+                    skipped = scaler.is_enabled() and scaler.get_scale() < scale
+                    overflows += skipped
+                    if not skipped:  # a skipped step moves neither the weights nor the schedule
+                        scheduler.step()
                     optimizer.zero_grad(set_to_none=True)
                     value = float(loss.detach())
+                    if skipped and not math.isfinite(value):
+                        continue  # an fp16 overflow in the forward pass: the scaler skipped it, lowering its scale
                     if not math.isfinite(value):
                         raise NonFiniteLoss(f"loss became {value} at step {step + 1}")
                     result.losses.append(value)

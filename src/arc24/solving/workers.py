@@ -134,6 +134,16 @@ class _CountingBackend:
         self._progress.predicted(len(prompts))
         return generations
 
+    def generate_keeping_prompts(self, prompts, max_new_tokens):
+        kept = self._backend.generate_keeping_prompts(prompts, max_new_tokens)
+        self._progress.predicted(len(prompts))
+        return kept
+
+    def search(self, prompts, max_new_tokens, min_prob):
+        answers = self._backend.search(prompts, max_new_tokens, min_prob)
+        self._progress.predicted(len(prompts))
+        return answers
+
     def __getattr__(self, name):
         return getattr(self._backend, name)
 
@@ -340,6 +350,11 @@ class WorkerPool:
         try:
             message = w.conn.recv()
         except (EOFError, OSError):
+            w.process.join(timeout=1)
+            if w.process.exitcode in (-signal.SIGTERM, -signal.SIGINT):
+                # Stopped with its supervisor (`kill -TERM -PGID`, a job scheduler): an interruption,
+                # so the task stays unfinished and the same command solves it again.
+                raise KeyboardInterrupt
             if not w.ready:  # restarting would only fail again
                 raise RuntimeError(f"worker {w.index} exited while loading the model "
                                    f"(code {w.process.exitcode})") from None
