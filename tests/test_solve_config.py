@@ -67,10 +67,3 @@ def test_the_search_needs_the_grid_constraint_except_on_vllm():
         check_backend(config, "transformers")
     check_backend(config, "vllm")  # vLLM's beam search
 
-
-def test_scoring_views_are_at_most_the_views():
-    from arc24.config import ConfigError
-    from arc24.solving.config import SolveConfig, TTFTSettings
-
-    with pytest.raises(ConfigError, match=r"scoring_views must be between 0 and 4 .*, got 8"):
-        SolveConfig(n_views=4, scoring_views=8, selection="score", ttft=TTFTSettings(lora="new")).check()

@@ -93,7 +93,7 @@ class SolveConfig:
     # Choosing the two attempts (voting.SELECTIONS). scoring_views: score every distinct candidate
     # by its likelihood as the answer under this many views (likelihood.py); 0: no scoring.
     selection: str = "vote"
-    scoring_views: int = 0
+    scoring_views: int = 0  # the first views of the prediction's; at most n_views are used
     # Above 0: per view, every answer at least this likely (search.py; up to 8), not only the
     # greedy one. Transformers backend with constrained_decoding only.
     search_min_prob: float = 0.0
@@ -152,8 +152,7 @@ class SolveConfig:
                  "task_timeout_minutes": " (0: 3x a task's planned share)"}
         for name, value, low, high in counts:
             check_range(name, value, low, high, notes.get(name, ""))
-        check_range("scoring_views", self.scoring_views, 0, self.n_views,
-                    f" (0: candidates are not scored; at most n_views, {self.n_views}: the first views score)")
+        check_range("scoring_views", self.scoring_views, 0, None, " (0: candidates are not scored)")
         check_range("search_min_prob", self.search_min_prob, 0, 1, " (0: greedy answers only)")
         from arc24.solving.voting import SELECTIONS  # torch-free, as this module
 

@@ -198,7 +198,8 @@ class TaskSolver:
         from arc24.solving.likelihood import score_candidates
         from arc24.solving.voting import rank_predictions
 
-        views = inference_augmentations(self.config.scoring_views, self.config.seed, task, self.config.dihedral)
+        views = inference_augmentations(min(self.config.scoring_views, self.config.n_views), self.config.seed, task,
+                                        self.config.dihedral)
         for test_index in range(len(task.test)):
             mine = [p for p in predictions if p.test_index == test_index]
             grids = [c.grid for c in rank_predictions(mine)]
