@@ -107,3 +107,39 @@ def test_mistakes_end_with_one_line_and_exit_2_before_any_work(argv, message, tm
     printed = capsys.readouterr()
     assert message in printed.err and len(printed.err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_a_grid_runs_each_combination_once_and_sweeps_share_their_baseline(tmp_path, tiny_model_dir, capsys):
+    out = tmp_path / "sweep"
+    fixed = ["--tasks", "1", "--out", str(out), "--set", f"model={tiny_model_dir}", "--set", "ttft.steps=1",
+             "--set", "n_views=2", "--set", "max_new_tokens=16", "--set", "max_seq_len=1024"]
+    # n_views=2 is what the runs have without the grid: that combination is the baseline
+    assert main(["bench", "one-rule-v1", "--grid", "n_views=1,2", *fixed]) == 0
+    assert sorted(p.parent.name for p in out.glob("*/bench.json")) == ["baseline", "n_views=1"]
+    assert json.loads((out / "n_views=1" / "bench.json").read_text())["settings"]["n_views"] == 1
+    capsys.readouterr()
+    # a second one-setting sweep into the same folder keeps the baseline's finished task
+    assert main(["bench", "one-rule-v1", "--grid", "ttft.lora_rank=16,8", *fixed]) == 0
+    printed = capsys.readouterr().out
+    assert "kept 1 finished task; solving 0" in printed
+    sweep = json.loads((out / "sweep.json").read_text())
+    assert sorted(r["run"] for r in sweep["runs"]) == ["baseline", "n_views=1", "ttft.lora_rank=8"]
+    scores = [r["score"] for r in sweep["runs"]]
+    assert scores == sorted(scores, reverse=True)
+    table = (out / "sweep.md").read_text()
+    assert "| task | " in table and "| one-rule-v1-flip-horizontal |" in table
+    assert json.loads(printed.strip().splitlines()[-1])["out"] == str(out.resolve())
+
+
+@pytest.mark.parametrize("grid, message", [
+    ("n_views", "--grid 'n_views': expected KEY=V1,V2"),
+    ("n_views=2,,4", "--grid 'n_views=2,,4': expected KEY=V1,V2"),
+    ("n_views=2,0", "--grid n_views=0: n_views must be at least 1, got 0"),
+    ("ttft.stepz=3", "unknown key ttft.stepz"),
+    ("out_dir=a,b", "--set out_dir: the bench sets it from --out"),
+])
+def test_a_bad_grid_ends_with_one_line_before_any_run(grid, message, tmp_path, capsys):
+    assert main(["bench", "one-rule-v1", "--grid", grid, "--out", str(tmp_path / "sweep")]) == 2
+    printed = capsys.readouterr()
+    assert message in printed.err and len(printed.err.strip().splitlines()) == 1
+    assert not (tmp_path / "sweep").exists()

@@ -233,8 +233,15 @@ def cmd_bench(args) -> int:
     """The solve pipeline on a named benchmark suite; bench.json, bench.md and PNGs in the run folder."""
     import json
 
-    from arc24.evaluation.bench import bench
+    from arc24.evaluation.bench import bench, bench_grid
 
+    if args.grid:
+        sweep = bench_grid(args.suite, args.set, args.grid, args.data, out=args.out, n_tasks=args.tasks)
+        print(sweep["table"])
+        print(json.dumps({"out": sweep["out"], "runs": [{k: r[k] for k in ("run", "tasks", "score", "pass_n",
+                                                                            "seconds_per_task")}
+                                                         for r in sweep["runs"]]}))
+        return 0
     result = bench(args.suite, args.set, args.data, out=args.out, n_tasks=args.tasks)
     print(result["table"])
     print(json.dumps(result["summary"]))
@@ -410,7 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("suite", help="one-rule-v1 or real-small-v1 (src/arc24/evaluation/suites/)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a SolveConfig setting, e.g. --set ttft.steps=12 --set n_views=4 (repeatable)")
-    p.add_argument("--out", help="the run folder (default runs/bench/SUITE)")
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                   help="a sweep: one run per combination of the values (repeatable), each in OUT/<the settings "
+                        "it changes, or baseline>, then OUT/sweep.md and sweep.json compare every run in OUT")
+    p.add_argument("--out", help="the run folder (default runs/bench/SUITE; with --grid runs/bench/SUITE-sweep)")
     p.add_argument("--data", default=str(_default_data_dir()), help="the shared data folder, for real-small-v1")
     p.add_argument("--tasks", type=int, metavar="N", help="only the first N tasks of the suite")
     p.set_defaults(func=cmd_bench)

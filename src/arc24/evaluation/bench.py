@@ -17,10 +17,16 @@ The defaults suit a CPU: the embedded SmolLM2 and the `new-lora` profile (a new 
 40 steps, 8 views); `--set` changes any SolveConfig setting. Runs continue: the same command again
 keeps the tasks already done (as solve does), a run with other settings in the same folder is
 refused, and `--set overwrite=true` starts over.
+
+`--grid KEY=V1,V2` (repeatable) is a sweep: one bench run per combination of the values, each in
+OUT/<the settings it changes from the run without --grid> (`baseline` when it changes none, so
+one-setting sweeps into the same OUT share their baseline), then `sweep.json` and `sweep.md`
+over every run in OUT: a row per run (best score first) and which tasks each one solved.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import subprocess
@@ -39,6 +45,7 @@ from arc24.solving.config import SolveConfig
 from arc24.solving.inference import read_predictions
 from arc24.solving.records import read_health
 from arc24.solving.voting import SELECTIONS
+from arc24.sweeps.sweep import run_name
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 REPO = Path(__file__).resolve().parents[3]
@@ -198,4 +205,91 @@ def markdown(result: dict) -> str:
              "| --- | --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {r['task_id']} | {r['source']} | {'yes' if r['solved'] else 'no'} | {r['pass_n']:.2f} | "
               f"{r['vote_2']:.2f} | {r['seconds']:.1f} | {r['weights']} |" for r in result["per_task"]]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- sweeps (--grid)
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def plan_grid(sets: list[str], grid: list[str], out: Path) -> list[tuple[str, list[str]]]:
+    """(folder name, --set list) per combination of GRID's values, every one checked before any work.
+
+    A folder is named by the settings its combination changes from the run without the grid
+    (resolved, so ttft.learning_rate=2e-3 under the new-lora profile changes nothing: `baseline`).
+    """
+    axes = []
+    for item in grid:
+        key, sep, values = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not all(v.strip() for v in values.split(",")):
+            raise ConfigError(f"--grid {item!r}: expected KEY=V1,V2 (a SolveConfig setting and its values, comma-separated)")
+        if any(key == a[0] for a in axes):
+            raise ConfigError(f"--grid {key}: given twice; put all its values in one --grid {key}=V1,V2")
+        axes.append((key, [v.strip() for v in values.split(",")]))
+    base = _flat(asdict(bench_config(sets, out)))
+    runs: dict[str, list[str]] = {}
+    for combination in itertools.product(*(values for _, values in axes)):
+        combo_sets = list(sets) + [f"{k}={v}" for (k, _), v in zip(axes, combination)]
+        try:
+            resolved = _flat(asdict(bench_config(combo_sets, out)))
+        except ConfigError as exc:
+            raise ConfigError(f"--grid {', '.join(f'{k}={v}' for (k, _), v in zip(axes, combination))}: {exc}") from None
+        changed = {k: v for (k, _), v in zip(axes, combination) if resolved[k] != base.get(k)}
+        runs.setdefault(run_name(changed) if changed else "baseline", combo_sets)
+    return list(runs.items())
+
+
+def bench_grid(suite: str, sets: list[str], grid: list[str], data: str | os.PathLike,
+               out: str | os.PathLike | None = None, n_tasks: int | None = None, progress: bool = True) -> dict:
+    """A bench run per combination of GRID in OUT/<name>, then the sweep table over every run in OUT."""
+    check_suite(suite)
+    out = Path(out or Path("runs") / "bench" / f"{suite}-sweep").resolve()
+    runs = plan_grid(sets, grid, out / "baseline")
+    load_suite(suite, data)  # missing data ends here, before the first run
+    for name, combo_sets in runs:
+        if progress:
+            print(f"arc24 bench: run {name} ({len(runs)} in this grid) in {out / name}", flush=True)
+        bench(suite, combo_sets, data, out=out / name, n_tasks=n_tasks, progress=progress)
+    return sweep_report(out)
+
+
+def sweep_report(out: Path) -> dict:
+    """sweep.json and sweep.md over every finished bench run in OUT's sub-folders, best score first."""
+    results = {}
+    for path in sorted(out.glob("*/bench.json")):
+        results[path.parent.name] = read_json(path, "bench result")
+    rows = [{"run": name, "suite": r["suite"], "tasks": r["tasks"], "score": r["score"], "pass_n": r["pass_n"],
+             "vote_2": r["vote_2"], "seconds_per_task": r["seconds_per_task"], "commit": r["commit"],
+             "solved": [t["task_id"] for t in r["per_task"] if t["solved"]]}
+            for name, r in results.items()]
+    rows.sort(key=lambda r: (-r["score"], r["seconds_per_task"], r["run"]))
+    sweep = {"out": str(out), "runs": rows}
+    write_json_atomic(sweep, out / "sweep.json", indent=1)
+    table = sweep_markdown(rows, results)
+    write_atomic(out / "sweep.md", lambda tmp: tmp.write_text(table, encoding="utf-8"))
+    return {**sweep, "table": table}
+
+
+def sweep_markdown(rows: list[dict], results: dict) -> str:
+    lines = ["| run | tasks | score | pass_n | vote_2 | seconds per task | solved |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['run']} | {r['tasks']} | {r['score']:.3f} | {r['pass_n']:.3f} | {r['vote_2']:.3f} | "
+              f"{r['seconds_per_task']:.1f} | {len(r['solved'])} |" for r in rows]
+    # which tasks each run solved: what a setting gains and loses, not only how many
+    tasks = list(dict.fromkeys(t["task_id"] for r in results.values() for t in r["per_task"]))
+    names = [r["run"] for r in rows]
+    lines += ["", "| task | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    for task_id in tasks:
+        marks = []
+        for name in names:
+            row = next((t for t in results[name]["per_task"] if t["task_id"] == task_id), None)
+            marks.append("" if row is None else "yes" if row["solved"] else "-")
+        lines.append(f"| {task_id} | " + " | ".join(marks) + " |")
     return "\n".join(lines) + "\n"
