@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -65,7 +67,7 @@ safety_margin_minutes = 45.0
 allow_base_model = False
 verify_manifest = False
 seed = 0
-workers = 0  # 0: one worker process per GPU (1 on CPU)
+workers = 0  # 0: one worker process per GPU; on a CPU one per core (one thread each), at most 4
 in_process = False  # debugging: no worker processes (a hung task then hangs the run)
 task_timeout_minutes = 0.0  # 0: 3x a task's planned share of the run; past it the task is abandoned
 vllm_gpu_memory_utilization = 0.45

@@ -123,7 +123,8 @@ def _wait_for_second_task(proc: subprocess.Popen, log: Path, timeout: float = 18
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_stops_the_workers_and_says_how_to_continue(signum, tmp_path, small_tasks_file, tiny_model_dir):
     out = tmp_path / "run"
-    args = solve_args(out, small_tasks_file, tiny_model_dir, ids_of(small_tasks_file, 3), "ttft.steps=30")
+    # one worker: the tasks run one after another, so the signal lands in the second
+    args = solve_args(out, small_tasks_file, tiny_model_dir, ids_of(small_tasks_file, 3), "ttft.steps=30", "workers=1")
     log = tmp_path / "stderr.log"
     proc = _start(args, log)
     try:
@@ -154,7 +155,7 @@ def test_kill_9_in_the_middle_of_a_task_then_the_same_command_finishes_the_run(t
                                                                              tiny_model_dir):
     out = tmp_path / "run"
     ids = ids_of(small_tasks_file, 3)
-    args = solve_args(out, small_tasks_file, tiny_model_dir, ids, "ttft.steps=30")
+    args = solve_args(out, small_tasks_file, tiny_model_dir, ids, "ttft.steps=30", "workers=1")
     proc = _start(args, tmp_path / "first.log")
     try:
         _wait_for_second_task(proc, tmp_path / "first.log")

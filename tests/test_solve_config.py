@@ -29,7 +29,7 @@ def test_an_unknown_profile_names_the_known_ones():
     (["ttft.learning_rate=-1e-4", "adapter=x"], "ttft.learning_rate must be a number above 0, got -0.0001"),
     (["batch_size=0", "adapter=x"], "batch_size must be at least 1, got 0"),
     (["max_new_tokens=-5", "adapter=x"], r"max_new_tokens must be at least 0 \(0: enough for a 30x30 grid\), got -5"),
-    (["workers=-1", "adapter=x"], r"workers must be at least 0 \(0: one per GPU, 1 on CPU\), got -1"),
+    (["workers=-1", "adapter=x"], r"workers must be at least 0 \(0: one per GPU, or per CPU core up to 4\), got -1"),
     (["seed=-1", "adapter=x"], "seed must be at least 0, got -1"),
     (["deadline_hours=0", "adapter=x"], "deadline_hours must be a number above 0, got 0"),
     (["deadline_hours=0.5", "adapter=x"], r"safety_margin_minutes must be between 0 and 30 \(less than deadline"),

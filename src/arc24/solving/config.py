@@ -102,7 +102,7 @@ class SolveConfig:
     allow_base_model: bool = False  # predictions from weights without any fine-tuning need this
     verify_manifest: bool = False  # check the model folder against its packaging manifest first
     seed: int = 0
-    workers: int = 0  # 0: one per GPU (1 on CPU)
+    workers: int = 0  # 0: one per GPU; on CPU one per core, one thread each, at most 4 (workers.py)
     in_process: bool = False  # debugging: solve in this process; a hung task then hangs the run
     task_timeout_minutes: float = 0.0  # 0: 3x a task's planned share of the run; then it is abandoned
     vllm_gpu_memory_utilization: float = 0.45  # the engine shares the GPU with test-time fine-tuning
@@ -148,7 +148,7 @@ class SolveConfig:
         notes = {"ttft.warmup_steps": " (at most ttft.steps)", "ttft.lora_alpha": " (0: the rank)",
                  "ttft.max_seconds": " (0: no limit)", "ttft.memory_limit_gb": " (0: none)",
                  "max_new_tokens": " (0: enough for a 30x30 grid)",
-                 "max_seq_len": " (0: what the model was trained with)", "workers": " (0: one per GPU, 1 on CPU)",
+                 "max_seq_len": " (0: what the model was trained with)", "workers": " (0: one per GPU, or per CPU core up to 4)",
                  "task_timeout_minutes": " (0: 3x a task's planned share)"}
         for name, value, low, high in counts:
             check_range(name, value, low, high, notes.get(name, ""))

@@ -196,7 +196,8 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
     if queue:
         (out / "summary.json").unlink(missing_ok=True)  # written again when the run ends: until then, not finished
     schedule = Schedule(len(queue), config.deadline_hours, config.safety_margin_minutes)
-    devices = [None] if config.in_process else worker_devices(config.workers)
+    # no more workers than tasks: each one loads the model
+    devices = [None] if config.in_process else worker_devices(config.workers)[:max(len(queue), 1)]
     timeout = task_timeout_seconds(config, schedule, len(devices))
     n_queued = len(queue)
     bar = tqdm(total=len(tasks), initial=len(tasks) - n_queued, unit="task", disable=not progress,

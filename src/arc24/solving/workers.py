@@ -295,8 +295,15 @@ def _visible_device(device: str | None):
             os.environ["CUDA_VISIBLE_DEVICES"] = before
 
 
+# On a CPU, a task's small matrix products barely gain from a second thread: on the 2-core VM,
+# two one-thread workers each fine-tuned as fast as one two-thread worker, solving twice the tasks
+# per hour (README, "Benchmark suites"). Each worker holds its own copy of the model, hence a cap.
+CPU_MAX_WORKERS = 4
+
+
 def worker_devices(requested: int) -> list[str | None]:
-    """One worker per visible GPU (or REQUESTED of them); on CPU, REQUESTED workers (default 1)."""
+    """One worker per visible GPU (or REQUESTED of them); on CPU, REQUESTED workers, by default
+    one per core this run may use (OMP_NUM_THREADS, else all), at most CPU_MAX_WORKERS."""
     import torch
 
     n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
@@ -304,7 +311,7 @@ def worker_devices(requested: int) -> list[str | None]:
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         ids = [d.strip() for d in visible.split(",")] if visible else [str(i) for i in range(n_gpus)]
         return ids[: requested or n_gpus]
-    return [None] * (requested or 1)
+    return [None] * (requested or min(_env_threads() or os.cpu_count() or 1, CPU_MAX_WORKERS))
 
 
 class WorkerPool:
