@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from arc24.data.task import Pair, Task, grids_equal
+from arc24.evaluation.bench import DEMO_SUITE, DEMO_TASKS, load_suite, write_suite_tasks
 from arc24.solving.config import Prompt, TTFTSettings
 from arc24.solving.inference import TransformersBackend, build_requests, predict
 from arc24.solving.ttft import TaskFineTuner
@@ -95,19 +96,25 @@ def test_test_time_fine_tuning_learns_a_flip(smollm_dir):
     assert in_attempts(after, truth), describe(after)
 
 
-def test_the_cpu_profile_solves_real_tasks_the_untrained_model_gets_wrong(smollm_dir, tmp_path):
+# The demo's first two real ARC-AGI-1 evaluation tasks, and two one-rule tasks that the profile
+# solved in every run of its sweep, in fp32 and in bf16 (README, "Benchmark suites").
+LEARNED = {"real": (DEMO_SUITE, DEMO_TASKS[:2]),
+           "one-rule": ("one-rule-v1", ["one-rule-v1-flip-horizontal", "one-rule-v1-recolour-all"])}
+
+
+@pytest.mark.parametrize("which", list(LEARNED))
+def test_the_cpu_profile_solves_tasks_the_untrained_model_gets_wrong(which, smollm_dir, tmp_path):
     """The learning, kept honest through the whole solve pipeline: with the default CPU profile
-    (`new-lora`) the embedded model solves ARC-AGI-1 evaluation tasks that it gets wrong without
-    fine-tuning. The tasks are the demo's first two, which the profile solved in its benchmark
-    (README), with the bench's answer length."""
-    from arc24.evaluation.bench import DEMO_SUITE, DEMO_TASKS, load_suite, write_suite_tasks
+    (`new-lora`) the embedded model solves tasks that it gets wrong without fine-tuning, with the
+    bench's answer length."""
     from arc24.evaluation.scoring import read_submission, score_submission
     from arc24.solving.config import SolveConfig
     from arc24.solving.solve import solve
     from data_paths import SHARED_DATA
 
-    suite, _ = load_suite(DEMO_SUITE, SHARED_DATA)
-    tasks = {t: suite[t] for t in DEMO_TASKS[:2]}
+    suite_name, task_ids = LEARNED[which]
+    suite, _ = load_suite(suite_name, SHARED_DATA)
+    tasks = {t: suite[t] for t in task_ids}
     challenges, solutions = write_suite_tasks(tasks, tmp_path / "tasks")
 
     def scores(name: str, **settings) -> dict[str, float]:
