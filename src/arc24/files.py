@@ -10,10 +10,12 @@ started again. Three rules hold for all of them, and live here once:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from arc24.config import ConfigError
@@ -111,3 +113,22 @@ def sigterm_interrupts():
         return signal.signal(signal.SIGTERM, interrupt)
     except ValueError:  # not the main thread: signals stay as they are
         return None
+
+
+def format_value(value: object) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def run_name(swept: Mapping) -> str:
+    """The folder name of a run: `name=value` pairs joined by `__`, safe as a file name.
+
+    A value that is not safe as-is (a model path, say) is cleaned, and a short hash of the
+    exact values is added so that two values cleaned alike still get two folders.
+    """
+    if not swept:
+        return "default"
+    exact = "__".join(f"{k}={format_value(v)}" for k, v in swept.items())
+    safe = re.sub(r"[^A-Za-z0-9._=+-]", "-", exact)
+    if safe != exact or len(safe) > 150:
+        safe = f"{safe[:120]}-{hashlib.sha1(exact.encode()).hexdigest()[:8]}"
+    return safe

@@ -40,12 +40,11 @@ from arc24.data.tasks import load_tasks, select_tasks
 from arc24.evaluation.render import render_task
 from arc24.evaluation.rescore import selection_submissions
 from arc24.evaluation.scoring import prediction_metrics, read_submission, score_submission
-from arc24.files import read_json, write_atomic, write_json_atomic
+from arc24.files import read_json, run_name, write_atomic, write_json_atomic
 from arc24.solving.config import SolveConfig
 from arc24.solving.inference import read_predictions
 from arc24.solving.records import read_health
 from arc24.solving.voting import SELECTIONS
-from arc24.sweeps.sweep import run_name
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 REPO = Path(__file__).resolve().parents[3]

@@ -22,12 +22,10 @@ stops the child (whose kernel is then shut down by nbclient) and stops the sweep
 from __future__ import annotations
 
 import ast
-import hashlib
 import itertools
 import json
 import math
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -39,7 +37,7 @@ from pathlib import Path
 
 from arc24.config import ConfigError
 from arc24.evaluation.scoring import METRICS
-from arc24.files import first_difference, sigterm_interrupts
+from arc24.files import first_difference, format_value, run_name, sigterm_interrupts
 
 REPO = Path(__file__).resolve().parents[3]
 SUBMISSION_NOTEBOOK = REPO / "notebooks" / "submission.ipynb"
@@ -236,25 +234,6 @@ def check_config(config: SweepConfig, defaults: Mapping) -> None:
 
 
 # ---------------------------------------------------------------- planning the runs
-
-
-def format_value(value: object) -> str:
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def run_name(swept: Mapping) -> str:
-    """The folder name of a run: `name=value` pairs joined by `__`, safe as a file name.
-
-    A value that is not safe as-is (a model path, say) is cleaned, and a short hash of the
-    exact values is added so that two values cleaned alike still get two folders.
-    """
-    if not swept:
-        return "default"
-    exact = "__".join(f"{k}={format_value(v)}" for k, v in swept.items())
-    safe = re.sub(r"[^A-Za-z0-9._=+-]", "-", exact)
-    if safe != exact or len(safe) > 150:
-        safe = f"{safe[:120]}-{hashlib.sha1(exact.encode()).hexdigest()[:8]}"
-    return safe
 
 
 def _absolute_paths(values: Mapping) -> dict:
