@@ -118,6 +118,17 @@ def to_dict(obj) -> dict:
     return dataclasses.asdict(obj)
 
 
+def flatten(settings: dict, prefix: str = "") -> dict:
+    """A nested settings dict as one level with dotted keys, as overrides name them (ttft.steps)."""
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
     """Apply `a.b=value` strings to a nested mapping; values are parsed as YAML scalars/lists."""
     data = dict(data)

@@ -34,7 +34,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from arc24.config import ConfigError, load_config
+from arc24.config import ConfigError, flatten, load_config
 from arc24.data.task import grid_to_list
 from arc24.data.tasks import load_tasks, select_tasks
 from arc24.evaluation.render import render_task
@@ -210,13 +210,6 @@ def markdown(result: dict) -> str:
 # ---------------------------------------------------------------- sweeps (--grid)
 
 
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-    return out
-
-
 def plan_grid(sets: list[str], grid: list[str], out: Path) -> list[tuple[str, list[str]]]:
     """(folder name, --set list) per combination of GRID's values, every one checked before any work.
 
@@ -232,12 +225,12 @@ def plan_grid(sets: list[str], grid: list[str], out: Path) -> list[tuple[str, li
         if any(key == a[0] for a in axes):
             raise ConfigError(f"--grid {key}: given twice; put all its values in one --grid {key}=V1,V2")
         axes.append((key, [v.strip() for v in values.split(",")]))
-    base = _flat(asdict(bench_config(sets, out)))
+    base = flatten(asdict(bench_config(sets, out)))
     runs: dict[str, list[str]] = {}
     for combination in itertools.product(*(values for _, values in axes)):
         combo_sets = list(sets) + [f"{k}={v}" for (k, _), v in zip(axes, combination)]
         try:
-            resolved = _flat(asdict(bench_config(combo_sets, out)))
+            resolved = flatten(asdict(bench_config(combo_sets, out)))
         except ConfigError as exc:
             raise ConfigError(f"--grid {', '.join(f'{k}={v}' for (k, _), v in zip(axes, combination))}: {exc}") from None
         changed = {k: v for (k, _), v in zip(axes, combination) if resolved[k] != base.get(k)}
@@ -285,10 +278,8 @@ def sweep_markdown(rows: list[dict], results: dict) -> str:
     tasks = list(dict.fromkeys(t["task_id"] for r in results.values() for t in r["per_task"]))
     names = [r["run"] for r in rows]
     lines += ["", "| task | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    solved = {name: {t["task_id"]: t["solved"] for t in results[name]["per_task"]} for name in names}
     for task_id in tasks:
-        marks = []
-        for name in names:
-            row = next((t for t in results[name]["per_task"] if t["task_id"] == task_id), None)
-            marks.append("" if row is None else "yes" if row["solved"] else "-")
+        marks = ["" if task_id not in solved[n] else "yes" if solved[n][task_id] else "-" for n in names]
         lines.append(f"| {task_id} | " + " | ".join(marks) + " |")
     return "\n".join(lines) + "\n"

@@ -295,9 +295,9 @@ def _visible_device(device: str | None):
             os.environ["CUDA_VISIBLE_DEVICES"] = before
 
 
-# On a CPU, a task's small matrix products barely gain from a second thread: on the 2-core VM,
-# two one-thread workers each fine-tuned as fast as one two-thread worker, solving twice the tasks
-# per hour (README, "Benchmark suites"). Each worker holds its own copy of the model, hence a cap.
+# On a CPU, a task's small matrix products gain little from a second thread: on the 2-core Xeon,
+# two one-thread workers side by side solved 1.5x the tasks per hour of one two-thread worker
+# (README, "The submission kernel"). Each worker holds its own copy of the model, hence a cap.
 CPU_MAX_WORKERS = 4
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from arc24.config import ConfigError, save_config
+from arc24.config import ConfigError, flatten, save_config
 from arc24.data.contract import PromptContract, tokenizer_fingerprint, write_contract
 from arc24.data.prompts import IGNORE_INDEX
 from arc24.data.stream import SampleStream, length_report
@@ -275,17 +275,7 @@ def _run_fingerprint(config: TrainConfig) -> dict:
     for key in ("output_dir", "save_steps", "keep_checkpoints", "eval_steps", "logging_steps",
                 "report_to", "max_steps", "dataloader_workers", "memory_limit_gb", "length_stats_samples"):
         keep.pop(key)
-    return _flatten(keep)
-
-
-def _flatten(settings: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in settings.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
+    return flatten(keep)
 
 
 def _evaluate(model: LossModel, batches: list[dict], device, precision) -> float:
