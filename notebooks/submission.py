@@ -48,7 +48,6 @@ ttft_lora_alpha = 0  # 0: equal to the rank
 ttft_rslora = False  # scale by alpha / sqrt(rank)
 ttft_loss = "auto"
 ttft_learn_examples = False  # learn the shown examples' outputs too
-ttft_backprop_prompt = True  # false: only the answer is backpropagated (about 2x faster steps)
 ttft_max_seconds = 0.0  # 0: no limit per task
 ttft_memory_limit_gb = 0.0  # 0: none
 # Prediction

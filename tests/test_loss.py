@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from arc24.training.loss import (
     causal_lm_loss,
     chunked_causal_lm_loss,
-    frozen_prefix_length,
     fused_linear_cross_entropy_available,
     model_forward_with_loss,
     resolve_impl,
@@ -234,49 +233,6 @@ def test_peft_lora_model_equals_hf_loss_and_gradients():
     assert params and all("lora_" in n for n, p in model.named_parameters() if p.requires_grad)
     for a, b in zip(g_got, g_ref):
         assert_close(a, b, rtol=1e-4, atol=1e-6)
-
-
-def padded_prompt_batch():
-    """Three right-padded rows whose answers start at different places (the shortest prompt is 12)."""
-    ids, labels = prompt_answer_labels(3, 33, prompt_len=12, vocab=VOCAB, seed=3)
-    mask = torch.ones_like(ids)
-    labels[1, :20] = -100  # longer prompts in rows 1 and 2
-    labels[2, :16] = -100
-    for row, length in ((1, 25), (2, 17)):
-        mask[row, length:] = 0
-        labels[row, length:] = -100
-    return ids, labels, mask
-
-
-def test_frozen_prefix_length_stops_before_the_first_labelled_prediction():
-    _, labels, _ = padded_prompt_batch()
-    first = int((labels != -100).any(0).nonzero()[0])
-    assert frozen_prefix_length(labels) == first - 1  # the position that predicts `first` keeps its gradient
-    assert frozen_prefix_length(torch.full((2, 5), -100)) == 0
-
-
-def test_frozen_prefix_keeps_the_loss_and_trains_only_through_the_answer():
-    model = tiny_lora_model()
-    ids, labels, mask = padded_prompt_batch()
-    prefix = frozen_prefix_length(labels)
-    full = model_forward_with_loss(model, ids, labels, attention_mask=mask, impl="chunked")
-    frozen = model_forward_with_loss(model, ids, labels, attention_mask=mask, impl="chunked", frozen_prefix=prefix)
-    assert_close(frozen, full, rtol=1e-5, atol=1e-6)  # the same forward computation, read from the cache
-
-    params, g_full = param_grads(model, full)
-    _, g_frozen = param_grads(model, frozen)
-    assert all(g is not None and g.abs().sum() > 0 for g in g_frozen)
-    # the prefix's share of the gradient is gone
-    assert any(not torch.allclose(a, b, rtol=1e-3, atol=1e-6) for a, b in zip(g_frozen, g_full))
-
-    # and what is left still learns: a few plain steps lower the loss
-    optimizer = torch.optim.SGD(params, lr=0.5)
-    for _ in range(5):
-        loss = model_forward_with_loss(model, ids, labels, attention_mask=mask, impl="chunked", frozen_prefix=prefix)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    assert model_forward_with_loss(model, ids, labels, attention_mask=mask).item() < full.item() - 0.1
 
 
 # --- memory: no full logits ---------------------------------------------------------------

@@ -43,10 +43,6 @@ class TTFTSettings:
     # Learn the shown examples' outputs too, not only the held-out pair's: more to learn from per
     # step (prompts.fit_task).
     learn_examples: bool = False
-    # false: the prompt runs forward only, as the attention cache the answer reads, and only the
-    # answer is backpropagated; the prompt is most of a sample, so a step costs about half
-    # (training.loss.frozen_prefix_length).
-    backprop_prompt: bool = True
     max_seconds: float = 0.0  # 0: no limit; otherwise stop fine-tuning a task after this long
     memory_limit_gb: float = 0.0  # 0: none; a cap to make out-of-memory happen for real in tests
 

@@ -29,7 +29,6 @@ from arc24.models import LORA_TARGET_MODULES, autocast, grad_scaler, weights_pre
 from arc24.solving.config import Prompt, TTFTSettings
 from arc24.solving.records import TTFTResult
 from arc24.training.batching import LossModel, collate
-from arc24.training.loss import frozen_prefix_length
 from arc24.training.memory import MemoryLimit, MemorySettings, OutOfMemory, oom_guard
 
 
@@ -122,7 +121,7 @@ class TaskFineTuner:
                     if not (batch["labels"] != IGNORE_INDEX).any():
                         continue
                     with autocast("fp16" if self.precision == "fp16" else "fp32", self.device):
-                        loss = runner(**batch, frozen_prefix=0 if s.backprop_prompt else frozen_prefix_length(batch["labels"]))
+                        loss = runner(**batch)
                     scaler.scale(loss).backward()
                     scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
                     torch.nn.utils.clip_grad_norm_(self.params, 1.0)

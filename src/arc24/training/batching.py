@@ -35,6 +35,6 @@ class LossModel(torch.nn.Module):
         self.loss_impl = loss_impl
         self.chunk_size = chunk_size
 
-    def forward(self, input_ids, labels, attention_mask, frozen_prefix: int = 0):
+    def forward(self, input_ids, labels, attention_mask):
         return model_forward_with_loss(self.lm, input_ids, labels, attention_mask=attention_mask,
-                                       impl=self.loss_impl, chunk_size=self.chunk_size, frozen_prefix=frozen_prefix)
+                                       impl=self.loss_impl, chunk_size=self.chunk_size)

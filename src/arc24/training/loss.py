@@ -184,14 +184,12 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 def model_forward_with_loss(model: torch.nn.Module, input_ids: torch.Tensor, labels: torch.Tensor,
                             attention_mask: torch.Tensor | None = None, impl: str = "auto",
                             chunk_size: int = DEFAULT_CHUNK_SIZE,
-                            ignore_index: int = IGNORE_INDEX, frozen_prefix: int = 0,
-                            **body_kwargs) -> torch.Tensor:
+                            ignore_index: int = IGNORE_INDEX, **body_kwargs) -> torch.Tensor:
     """Loss of an HF causal LM (or a PEFT wrapper of one) without computing its full logits.
 
     Runs the transformer body (``get_decoder()``, the final norm included) for the hidden
     states, then ``causal_lm_loss`` with the output embeddings. Extra keyword arguments
-    (e.g. position_ids) go to the body. frozen_prefix: that many leading tokens, unpadded in
-    every row and predicting no label, are run without gradient (see frozen_prefix_length).
+    (e.g. position_ids) go to the body.
     """
     base = _unwrap(model)
     config = getattr(base, "config", None)
@@ -200,28 +198,7 @@ def model_forward_with_loss(model: torch.nn.Module, input_ids: torch.Tensor, lab
         if getattr(config, attr, None) not in (None, 1.0):
             raise NotImplementedError(f"model config sets {attr}; the chunked loss does not apply it")
     body = base.get_decoder() if hasattr(base, "get_decoder") else base.model
-    if frozen_prefix > 0:
-        if body_kwargs:
-            raise ValueError(f"frozen_prefix cannot be combined with {', '.join(body_kwargs)}")
-        # The first FROZEN_PREFIX tokens run without autograd and are kept only as the attention
-        # cache the rest attends to: their backward pass, most of a step when the prompt is most
-        # of the sequence, is skipped, and no gradient flows into their representations.
-        with torch.no_grad():
-            prefix_mask = None if attention_mask is None else attention_mask[:, :frozen_prefix]
-            cache = body(input_ids=input_ids[:, :frozen_prefix], attention_mask=prefix_mask,
-                         use_cache=True).past_key_values
-        out = body(input_ids=input_ids[:, frozen_prefix:], attention_mask=attention_mask, past_key_values=cache,
-                   use_cache=True)
-        labels = labels[:, frozen_prefix:]
-    else:
-        out = body(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, **body_kwargs)
+    out = body(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, **body_kwargs)
     hidden_states = out.last_hidden_state if hasattr(out, "last_hidden_state") else out[0]
     return causal_lm_loss(hidden_states, base.get_output_embeddings(), labels, impl=impl,
                           chunk_size=chunk_size, ignore_index=ignore_index)
-
-
-def frozen_prefix_length(labels: torch.Tensor, ignore_index: int = IGNORE_INDEX) -> int:
-    """The longest prefix whose hidden states predict no label in any row: the tokens before the
-    position that predicts the first labelled token (labels are aligned like HF's)."""
-    labelled = (labels != ignore_index).any(dim=0).nonzero()
-    return max(int(labelled[0]) - 1, 0) if len(labelled) else 0
