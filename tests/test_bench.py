@@ -143,3 +143,29 @@ def test_a_bad_grid_ends_with_one_line_before_any_run(grid, message, tmp_path, c
     printed = capsys.readouterr()
     assert message in printed.err and len(printed.err.strip().splitlines()) == 1
     assert not (tmp_path / "sweep").exists()
+
+
+def _bench_result(folder: Path, solved: dict, seconds: float = 10.0):
+    """A bench.json as `bench` writes it, with only what the sweep report reads."""
+    rows = [{"task_id": t, "solved": ok, "score": float(ok)} for t, ok in solved.items()]
+    folder.mkdir(parents=True)
+    (folder / "bench.json").write_text(json.dumps({
+        "suite": "one-rule-v1", "tasks": len(rows), "score": sum(r["score"] for r in rows) / len(rows),
+        "pass_n": 0.0, "vote_2": 0.0, "seconds_per_task": seconds, "commit": None, "per_task": rows}))
+
+
+def test_runs_over_different_tasks_are_ranked_on_the_tasks_they_share(tmp_path):
+    from arc24.evaluation.bench import sweep_report
+
+    # the whole suite scores lower overall, yet solves more of the two tasks both runs have
+    _bench_result(tmp_path / "baseline", {"a": True, "b": True, "c": False, "d": False, "e": False})
+    _bench_result(tmp_path / "lr=1", {"a": True, "b": False})
+    sweep = sweep_report(tmp_path)
+    assert sweep["shared_tasks"] == 2
+    assert [(r["run"], r["shared_score"]) for r in sweep["runs"]] == [("baseline", 1.0), ("lr=1", 0.5)]
+    table = (tmp_path / "sweep.md").read_text()
+    assert "score on the 2 shared tasks |" in table and "| baseline | 5 | 0.400 |" in table
+    # runs over the same tasks need no such column
+    _bench_result(tmp_path / "same" / "baseline", {"a": True})
+    _bench_result(tmp_path / "same" / "lr=1", {"a": False})
+    assert "shared" not in sweep_report(tmp_path / "same")["table"]

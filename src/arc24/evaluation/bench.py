@@ -261,19 +261,30 @@ def sweep_report(out: Path) -> dict:
              "vote_2": r["vote_2"], "seconds_per_task": r["seconds_per_task"], "commit": r["commit"],
              "solved": [t["task_id"] for t in r["per_task"] if t["solved"]]}
             for name, r in results.items()]
-    rows.sort(key=lambda r: (-r["score"], r["seconds_per_task"], r["run"]))
-    sweep = {"out": str(out), "runs": rows}
+    # Runs over different tasks (a whole suite beside --tasks 10 runs) are ranked on the tasks
+    # they all have: a score over other tasks compares the tasks, not the settings.
+    task_sets = [{t["task_id"] for t in r["per_task"]} for r in results.values()]
+    shared = set.intersection(*task_sets) if task_sets else set()
+    mixed = any(s != shared for s in task_sets)
+    for row in rows:
+        row["shared_score"] = (sum(t["score"] for t in results[row["run"]]["per_task"] if t["task_id"] in shared)
+                               / len(shared)) if shared else 0.0
+    rows.sort(key=lambda r: (-r["shared_score"], -r["score"], r["seconds_per_task"], r["run"]))
+    sweep = {"out": str(out), "shared_tasks": len(shared), "runs": rows}
     write_json_atomic(sweep, out / "sweep.json", indent=1)
-    table = sweep_markdown(rows, results)
+    table = sweep_markdown(rows, results, len(shared) if mixed else None)
     write_atomic(out / "sweep.md", lambda tmp: tmp.write_text(table, encoding="utf-8"))
     return {**sweep, "table": table}
 
 
-def sweep_markdown(rows: list[dict], results: dict) -> str:
-    lines = ["| run | tasks | score | pass_n | vote_2 | seconds per task | solved |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+def sweep_markdown(rows: list[dict], results: dict, shared: int | None = None) -> str:
+    """SHARED: the number of tasks every run has, when the runs' tasks differ (a column, and the order)."""
+    extra = f" score on the {shared} shared tasks |" if shared is not None else ""
+    lines = ["| run | tasks | score | pass_n | vote_2 | seconds per task | solved |" + extra,
+             "| --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if extra else "")]
     lines += [f"| {r['run']} | {r['tasks']} | {r['score']:.3f} | {r['pass_n']:.3f} | {r['vote_2']:.3f} | "
-              f"{r['seconds_per_task']:.1f} | {len(r['solved'])} |" for r in rows]
+              f"{r['seconds_per_task']:.1f} | {len(r['solved'])} |" + (f" {r['shared_score']:.3f} |" if extra else "")
+              for r in rows]
     # which tasks each run solved: what a setting gains and loses, not only how many
     tasks = list(dict.fromkeys(t["task_id"] for r in results.values() for t in r["per_task"]))
     names = [r["run"] for r in rows]
