@@ -253,22 +253,23 @@ def bench_grid(suite: str, sets: list[str], grid: list[str], data: str | os.Path
 
 
 def sweep_report(out: Path) -> dict:
-    """sweep.json and sweep.md over every finished bench run in OUT's sub-folders, best score first."""
+    """sweep.json and sweep.md over every finished bench run in OUT's sub-folders, best first."""
     results = {}
     for path in sorted(out.glob("*/bench.json")):
         results[path.parent.name] = read_json(path, "bench result")
-    rows = [{"run": name, "suite": r["suite"], "tasks": r["tasks"], "score": r["score"], "pass_n": r["pass_n"],
-             "vote_2": r["vote_2"], "seconds_per_task": r["seconds_per_task"], "commit": r["commit"],
-             "solved": [t["task_id"] for t in r["per_task"] if t["solved"]]}
-            for name, r in results.items()]
     # Runs over different tasks (a whole suite beside --tasks 10 runs) are ranked on the tasks
     # they all have: a score over other tasks compares the tasks, not the settings.
     task_sets = [{t["task_id"] for t in r["per_task"]} for r in results.values()]
     shared = set.intersection(*task_sets) if task_sets else set()
     mixed = any(s != shared for s in task_sets)
-    for row in rows:
-        row["shared_score"] = (sum(t["score"] for t in results[row["run"]]["per_task"] if t["task_id"] in shared)
-                               / len(shared)) if shared else 0.0
+
+    def shared_score(r: dict) -> float:
+        return sum(t["score"] for t in r["per_task"] if t["task_id"] in shared) / len(shared) if shared else 0.0
+
+    rows = [{"run": name, "suite": r["suite"], "tasks": r["tasks"], "score": r["score"], "pass_n": r["pass_n"],
+             "vote_2": r["vote_2"], "seconds_per_task": r["seconds_per_task"], "commit": r["commit"],
+             "solved": [t["task_id"] for t in r["per_task"] if t["solved"]], "shared_score": shared_score(r)}
+            for name, r in results.items()]
     rows.sort(key=lambda r: (-r["shared_score"], -r["score"], r["seconds_per_task"], r["run"]))
     sweep = {"out": str(out), "shared_tasks": len(shared), "runs": rows}
     write_json_atomic(sweep, out / "sweep.json", indent=1)
