@@ -13,7 +13,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "arc24"
 CORE = {"config", "files", "models", "manifest", "__init__"}
-LAYERS = {"core": 0, "data": 1, "training": 2, "solving": 3, "evaluation": 4, "sweeps": 5, "cli": 6}
+LAYERS = {"core": 0, "data": 1, "programs": 2, "training": 2, "solving": 3, "evaluation": 4, "sweeps": 5, "cli": 6}
 
 
 def _layer(module: str) -> str:

@@ -90,10 +90,10 @@ class _Node:
 
 def vocabulary() -> tuple[list[Primitive], list[Learner]]:
     """Every primitive and learner the search uses, in the order it tries them."""
-    from arc24.programs.grids import PRIMITIVES
-    from arc24.programs.learners import LEARNERS
+    from arc24.programs import grids, learners, local_rules, objects, parts
 
-    return list(PRIMITIVES), list(LEARNERS)
+    modules = (grids, objects, parts, learners, local_rules)
+    return [p for m in modules for p in m.PRIMITIVES], [rule for m in modules for rule in m.LEARNERS]
 
 
 def search(task: Task, budget: SearchBudget | None = None, primitives: list[Primitive] | None = None,

@@ -1,0 +1,4 @@
+"""(to be written)"""
+
+PRIMITIVES: list = []
+LEARNERS: list = []
