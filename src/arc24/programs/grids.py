@@ -281,6 +281,7 @@ def _ratio_is(fy, fx):
     return lambda facts: facts.ratio == (Fraction(fy), Fraction(fx))
 
 
+LEARNERS: list = []  # primitives only
 PRIMITIVES = [
     Primitive("rot90", rot90), Primitive("rot180", rot180), Primitive("rot270", rot270),
     Primitive("flip_h", flip_h), Primitive("flip_v", flip_v), Primitive("transpose", transpose),

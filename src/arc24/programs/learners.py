@@ -46,4 +46,5 @@ def learn_constant(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     return Fitted(f"constant(x, {rows})", lambda g: first.copy())
 
 
+PRIMITIVES: list = []  # learners only
 LEARNERS = [Learner("same", same, cost=0), Learner("map_colours", learn_colour_map), Learner("constant", learn_constant, cost=3)]
