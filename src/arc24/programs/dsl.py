@@ -19,6 +19,7 @@ raise or make a grid that is not one; the search counts that as a dead branch (`
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -126,7 +127,7 @@ def program_text(steps: Iterable[Step], last: Fitted | None = None) -> str:
     """A program as straight lines, one step each: "x1 = rot90(I); O = upscale(x1, 2)"."""
     lines, x = [], "I"
     steps = list(steps)
-    calls = [s.call for s in steps] + ([lambda v: last.text.replace("x", v, 1)] if last else [])
+    calls = [s.call for s in steps] + ([lambda v: re.sub(r"\bx\b", v, last.text, count=1)] if last else [])
     if not calls:
         return "O = I"
     for k, call in enumerate(calls, start=1):
@@ -148,6 +149,12 @@ def run_step(step: Step, grid: Grid) -> Grid | None:
         out = step.primitive.fn(grid, *step.args)
     except Exception:  # noqa: BLE001  a primitive that cannot apply is a dead branch, never a failed task
         return None
-    if isinstance(out, np.ndarray) and out.dtype != np.int8 and out.ndim == 2 and out.size:
-        out = out.astype(np.int8) if out.min() >= 0 and out.max() <= 9 else out
+    return as_grid_or_none(out)
+
+
+def as_grid_or_none(out) -> Grid | None:
+    """OUT as an int8 grid when it is a 2-D array of integer colours 0-9 (of any integer type), else None."""
+    if (isinstance(out, np.ndarray) and out.dtype != np.int8 and out.dtype.kind in "biu" and out.ndim == 2
+            and out.size and out.min() >= 0 and out.max() <= 9):
+        out = out.astype(np.int8)  # not a float (1.5 is no colour), nor a value that wraps round in int8
     return out if is_grid(out) else None

@@ -21,8 +21,6 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from arc24.data.task import Grid, Task
 from arc24.programs.dsl import Fitted, Learner, Primitive, Step, TaskFacts, program_text, run_step
 
@@ -107,7 +105,7 @@ def search(task: Task, budget: SearchBudget | None = None, primitives: list[Prim
     facts = TaskFacts.of(task)
     n_train = len(task.train)
     outputs = [p.output for p in task.train]
-    steps = [Step(p, args) for p in primitives for args in p.arguments(facts)]
+    steps = [Step(p, args) for p in primitives for args in _arguments(p, facts)]
     start = tuple(p.input for p in task.train + task.test)
     result = SearchResult(task.id, "done")
     seen = {_key(start)}
@@ -171,6 +169,13 @@ def search(task: Task, budget: SearchBudget | None = None, primitives: list[Prim
     return result
 
 
+def _arguments(primitive: Primitive, facts: TaskFacts) -> list:
+    try:
+        return primitive.arguments(facts)
+    except Exception:  # noqa: BLE001  a primitive that cannot read this task offers nothing
+        return []
+
+
 def _apply_all(step: Step, grids: tuple) -> tuple | None:
     out = []
     for g in grids:
@@ -189,12 +194,10 @@ def _fit(learner: Learner, grids: list[Grid], outputs: list[Grid]) -> Fitted | N
 
 
 def _apply(fitted: Fitted, grid: Grid) -> Grid | None:
-    from arc24.programs.dsl import is_grid
+    from arc24.programs.dsl import as_grid_or_none
 
     try:
         out = fitted.apply(grid)
     except Exception:  # noqa: BLE001  as a primitive: a dead branch
         return None
-    if isinstance(out, np.ndarray) and out.ndim == 2 and out.dtype != np.int8 and out.size:
-        out = out.astype(np.int8)
-    return out if is_grid(out) else None
+    return as_grid_or_none(out)

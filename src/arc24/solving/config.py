@@ -47,6 +47,22 @@ class TTFTSettings:
     memory_limit_gb: float = 0.0  # 0: none; a cap to make out-of-memory happen for real in tests
 
 
+@dataclass
+class ProgramSettings:
+    """The program search (arc24.programs), run on the CPU cores beside the model (solving/programs.py)."""
+
+    seconds: float = 10.0  # per task; the search stops, and answers with what it has
+    max_depth: int = 3  # primitives composed, before the last learned step
+    max_states: int = 100_000  # distinct states kept per task: its memory bound (about 1 KB each)
+    # Processes searching; 0: every core the model's workers leave (at least 1). On a machine
+    # without a GPU the model's workers use every core, so the search runs before them, not beside.
+    workers: int = 0
+    # A task whose program fits every train pair is not fine-tuned or predicted by the model.
+    skip_model: bool = False
+
+
+SOLVERS = ("both", "programs", "model")
+
 # Named recipes for test-time fine-tuning and prediction, chosen by benchmark (README, "Profiles").
 # A profile fills in the settings left at their defaults; a setting given explicitly wins.
 PROFILES: dict[str, dict[str, object]] = {
@@ -64,6 +80,11 @@ PROFILES: dict[str, dict[str, object]] = {
 @dataclass
 class SolveConfig:
     profile: str = ""  # a name in PROFILES: its values for the settings left at their defaults
+    # Who answers: the program search and the model (both), or one of them; "programs" loads no model.
+    solvers: str = "both"
+    programs: ProgramSettings = field(default_factory=ProgramSettings)
+    # How the programs' and the model's candidates become two attempts (voting.ENSEMBLES).
+    ensemble: str = "programs-first"
     challenges: str = ""  # empty: the competition's test challenges under /kaggle/input (notebook only)
     solutions: str | None = None  # validation runs: score at the end
     out_dir: str = "."
@@ -128,7 +149,7 @@ class SolveConfig:
     def check(self) -> None:
         """Settings problems that need no file or model, raised before any work starts; each
         message names the setting, its allowed range and the value given."""
-        if self.ttft.lora == "continue" and not self.adapter:
+        if self.ttft.lora == "continue" and not self.adapter and self.solvers != "programs":
             raise ConfigError("ttft.lora=continue needs a trained adapter (adapter=FOLDER); without one, set "
                               "ttft.lora=new for a new LoRA of rank ttft.lora_rank on the base model "
                               "(or profile=new-lora, its tuned recipe)")
@@ -153,11 +174,26 @@ class SolveConfig:
         for name, value, low, high in counts:
             check_range(name, value, low, high, notes.get(name, ""))
         check_range("scoring_views", self.scoring_views, 0, None, " (0: candidates are not scored)")
+        if self.solvers not in SOLVERS:
+            raise ConfigError(f"solvers must be one of {', '.join(SOLVERS)}, got {self.solvers!r}")
+        g = self.programs
+        check_range("programs.max_depth", g.max_depth, 0, 6)
+        check_range("programs.max_states", g.max_states, 1, None)
+        check_range("programs.workers", g.workers, 0, None, " (0: the cores the model leaves)")
+        if not math.isfinite(g.seconds) or g.seconds <= 0:
+            raise ConfigError(f"programs.seconds must be a number above 0, got {g.seconds}")
         check_range("search_min_prob", self.search_min_prob, 0, 1, " (0: greedy answers only)")
         from arc24.solving.voting import SELECTIONS  # torch-free, as this module
 
         if self.selection not in SELECTIONS:
             raise ConfigError(f"selection must be one of {', '.join(SELECTIONS)}, got {self.selection!r}")
+        from arc24.solving.voting import ENSEMBLES
+
+        if self.ensemble not in ENSEMBLES:
+            raise ConfigError(f"ensemble must be one of {', '.join(ENSEMBLES)}, got {self.ensemble!r}")
+        if self.ensemble == "score" and not self.scoring_views:
+            raise ConfigError("ensemble=score ranks every candidate by the model's score: set scoring_views (e.g. 8), "
+                              "or another ensemble")
         if self.selection != "vote" and not self.scoring_views:
             raise ConfigError(f"selection={self.selection} ranks candidates by their score: set scoring_views "
                               f"(e.g. 8), or selection=vote")

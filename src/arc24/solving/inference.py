@@ -66,6 +66,8 @@ class Prediction:
     # The grid's mean log-probability as the answer under the scoring views (likelihood.py);
     # None when candidates were not scored. Equal for every prediction of the same grid.
     score: float | None = None
+    source: str = "model"  # model | programs (the program search, solving/programs.py)
+    program: str = ""  # the program that made the grid, for a program's answer
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -86,6 +88,8 @@ class Prediction:
             n_tokens=int(d["n_tokens"]),
             weights=d.get("weights", ""),
             score=None if d.get("score") is None else float(d["score"]),
+            source=d.get("source", "model"),
+            program=d.get("program", ""),
         )
 
 

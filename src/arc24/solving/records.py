@@ -26,7 +26,8 @@ from arc24.solving.submission import build_submission, write_submission
 from arc24.solving.voting import vote, vote_all
 
 ERRORS_LOG = "errors.log"
-WEIGHTS = ("ttft", "fine-tuned", "base", "none")
+# "programs": no model answered (solvers=programs, or programs.skip_model), the program search did
+WEIGHTS = ("ttft", "fine-tuned", "base", "programs", "none")
 
 
 @dataclass
@@ -54,6 +55,8 @@ class TaskOutcome:
     traceback: str = ""  # a failure of our code, not of the task: written to errors.log
     predict_seconds: float = 0.0
     score_seconds: float = 0.0  # scoring the candidates under the scoring views
+    # Per test input, the model's score of each program answer it was given (Job.candidates); None: not scored
+    candidate_scores: list = field(default_factory=list)
 
 
 def failed_outcome(task_id: str, status: str, reason: str, traceback: str = "") -> TaskOutcome:
@@ -85,9 +88,12 @@ class Health:
     precision: str = ""  # of the base weights while fine-tuning and predicting: bf16 or fp32
     error_log: str = ""  # ERRORS_LOG when this task's traceback was written there
     ttft_losses: list[float] = field(default_factory=list)  # per step, for loss-curve plots
-    # Per test input: how many distinct candidates, and the votes and score of the top two as the
-    # run's selection ranked them (a score is None when the run did not score candidates).
+    # Per test input: how many distinct candidates, and the votes, score and source of the top two
+    # as the run's selection and ensemble ranked them (a score is None when candidates were not scored).
     test_inputs: list[dict] = field(default_factory=list)
+    # The program search (solving/programs.py: ProgramOutcome.health): status, seconds, states,
+    # depth, the simplest fitting program and its fit; empty when the run had no program search.
+    programs: dict = field(default_factory=dict)
 
 
 def append_error(path: str | Path, heading: str, traceback_text: str) -> None:
@@ -108,7 +114,7 @@ def read_health(path: str | Path) -> list[Health]:
 SETTINGS_FILE = "solve_settings.json"
 # What a run writes into its folder; --overwrite removes these first.
 RUN_FILES = (SETTINGS_FILE, "health.json", "predictions.jsonl", "submission.json", "summary.json", ERRORS_LOG,
-             "challenges.json", "solutions.json")
+             "challenges.json", "solutions.json", "programs.jsonl")
 OVERWRITE_HINT = "--overwrite (--set overwrite=true; the notebook's overwrite = True)"
 _MISSING = "(not set)"
 
@@ -165,9 +171,11 @@ class RunRecords:
     """
 
     def __init__(self, tasks: dict, out: Path, settings: dict, overwrite: bool = False, prompt: str = "",
-                 precision: str = "", selection: str = "vote", defaults: dict | None = None):
+                 precision: str = "", selection: str = "vote", defaults: dict | None = None,
+                 ensemble: str = "programs-first"):
         self.tasks, self.out, self.prompt, self.precision = tasks, out, prompt, precision
-        self.selection = selection  # how the attempts are chosen (voting.SELECTIONS)
+        self.selection = selection  # how the model's candidates are ranked (voting.SELECTIONS)
+        self.ensemble = ensemble  # how the programs' and the model's make the attempts (voting.ENSEMBLES)
         self.votes: dict = {}
         self.health: dict[str, Health] = {}
         self.predictions_path = out / "predictions.jsonl"
@@ -179,6 +187,8 @@ class RunRecords:
                 (out / name).unlink(missing_ok=True)
         else:
             check_same_run(out, settings, defaults)
+        # The program searches kept in programs.jsonl are this run's (the settings were checked)
+        self.same_settings = settings_path.exists()
         self.continued = settings_path.exists() and (out / "health.json").exists()
         # The tasks of this run, in the Kaggle layout, so that a subset run validates and scores
         # against exactly what it was asked to solve.
@@ -192,6 +202,8 @@ class RunRecords:
             return
         write_json_atomic(settings, settings_path, indent=1)
         write_predictions(self.predictions_path, [])
+        if not self.same_settings:
+            (out / "programs.jsonl").unlink(missing_ok=True)
         self.errors_path.unlink(missing_ok=True)
         write_submission(build_submission(tasks, {})[0], self.submission_path)  # valid from the very start
 
@@ -203,36 +215,42 @@ class RunRecords:
         # A task cut off between its predictions and its health row is solved again: drop its lines.
         kept = [p for p in read_predictions(self.predictions_path) if p.task_id in self.health]
         write_predictions(self.predictions_path, kept)
-        self.votes = vote_all(kept, self.selection)
+        self.votes = vote_all(kept, self.selection, self.ensemble)
         write_submission(build_submission(self.tasks, self.votes)[0], self.submission_path)
         self._write_health()
 
-    def add(self, job, outcome) -> Health:
-        task_id, result, preds = outcome.task_id, outcome.ttft, outcome.predictions
+    def add(self, job, outcome, programs=None) -> Health:
+        """Record a finished task: the model's OUTCOME and, when the run searched programs, the
+        search's (a programs.ProgramOutcome), whose answers join the model's predictions."""
+        task_id, result = outcome.task_id, outcome.ttft
+        preds = outcome.predictions + (programs.predictions(outcome.candidate_scores) if programs is not None else [])
         write_predictions(self.predictions_path, preds, append=True)
         margins, test_inputs = [], []
         for i in range(len(self.tasks[task_id].test)):
-            voted = vote([p for p in preds if p.test_index == i], self.selection)
+            voted = vote([p for p in preds if p.test_index == i], self.selection, self.ensemble)
             self.votes[(task_id, i)] = voted
             margins.append(voted.margin)
             test_inputs.append({"candidates": len(voted.ranking), "top": [
-                {"votes": c.votes, "score": None if c.score is None else round(c.score, 4)} for c in voted.ranking[:2]]})
+                {"votes": c.votes, "score": None if c.score is None else round(c.score, 4), "source": c.source}
+                for c in voted.ranking[:2]]})
         submission, placeholders = build_submission(self.tasks, self.votes)
         write_submission(submission, self.submission_path)
         if outcome.traceback:
             self._log_error(task_id, outcome.traceback)
+        if programs is not None and programs.traceback:
+            self._log_error(f"{task_id} (program search)", programs.traceback)
         health = Health(
             task_id=task_id, ttft_status=result.status, ttft_reason=result.reason, ttft_steps=result.steps,
             first_loss=result.first_loss, last_loss=result.last_loss, ttft_seconds=round(result.seconds, 2),
             predict_seconds=round(outcome.predict_seconds, 2), score_seconds=round(outcome.score_seconds, 2),
-            weights=outcome.weights, n_views=outcome.n_views, valid=sum(p.grid is not None for p in preds),
-            unparseable=sum(p.grid is None for p in preds), too_long=len(outcome.too_long),
+            weights=outcome.weights, n_views=outcome.n_views, valid=sum(p.grid is not None for p in outcome.predictions),
+            unparseable=sum(p.grid is None for p in outcome.predictions), too_long=len(outcome.too_long),
             vote_margin=min(margins) if margins else 0,
             placeholders=sum(1 for t, _ in placeholders if t == task_id),
             seconds=round(time.monotonic() - job.started, 2), notes=job.notes, prompt=self.prompt,
             precision=self.precision,
             error_log=ERRORS_LOG if outcome.traceback else "", ttft_losses=[round(x, 5) for x in result.losses],
-            test_inputs=test_inputs)
+            test_inputs=test_inputs, programs=programs.health() if programs is not None else {})
         self.health[task_id] = health
         self._write_health()
         return health

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from arc24.files import write_json_atomic
 from arc24.solving.config import SolveConfig, check_backend, resolve_prompt
-from arc24.solving.records import ERRORS_LOG, WEIGHTS, RunRecords, failed_outcome
+from arc24.solving.programs import RunPrograms, programs_summary, solved_by_source
+from arc24.solving.records import ERRORS_LOG, WEIGHTS, RunRecords, TaskOutcome, TTFTResult, failed_outcome
 from arc24.solving.task_solver import SolverSetup
 
 
@@ -98,6 +99,11 @@ def count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
 
 
+def programs_only_outcome(task_id: str, why: str) -> TaskOutcome:
+    """A task the model does not answer: its attempts are the program search's."""
+    return TaskOutcome(task_id, TTFTResult(task_id, "skipped", why), weights="programs")
+
+
 class SolveInterrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM in the command) during a run: the workers are stopped, the finished tasks kept."""
 
@@ -166,28 +172,33 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
 
     config = config.with_profile()
     config.check()
-    prompt = resolve_prompt(config)
-    precision, precision_note = solve_precision(config)
+    use_model, use_programs = config.solvers != "programs", config.solvers != "model"
+    prompt = resolve_prompt(config) if use_model else None
+    precision, precision_note = solve_precision(config) if use_model else ("", "")
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tasks = load_tasks(config.challenges, config.solutions)
     if config.task_ids:
         tasks = select_tasks(tasks, config.task_ids)
-    if config.verify_manifest:
+    if config.verify_manifest and use_model:
         from arc24.manifest import require_manifest
 
         require_manifest(config.model)
         if config.adapter:
             require_manifest(config.adapter)
-    backend_name = resolve_backend_name(config.backend)
-    check_backend(config, backend_name)
+    backend_name = resolve_backend_name(config.backend) if use_model else "none"
+    if use_model:
+        check_backend(config, backend_name)
     scratch = Path(config.scratch_dir or out / "scratch")
-    settings = {**resume_settings(config), "prompt": asdict(prompt), "resolved_precision": precision}
-    records = RunRecords(tasks, out, settings, config.overwrite, prompt=prompt.describe(), precision=precision,
-                         selection=config.selection, defaults=resume_settings(SolveConfig()))
-    print(f"[arc24 solve] prompt: {prompt.describe()}; test-time fine-tuning: "
-          + ("the trained adapter" if config.ttft.lora == "continue" else f"a new LoRA of rank {config.ttft.lora_rank}")
-          + f"; precision: {precision}" + (f" ({precision_note})" if precision_note else ""))
+    settings = {**resume_settings(config), "prompt": asdict(prompt) if prompt else None,
+                "resolved_precision": precision}
+    records = RunRecords(tasks, out, settings, config.overwrite, prompt=prompt.describe() if prompt else "",
+                         precision=precision, selection=config.selection, defaults=resume_settings(SolveConfig()),
+                         ensemble=config.ensemble)
+    if use_model:
+        print(f"[arc24 solve] prompt: {prompt.describe()}; test-time fine-tuning: "
+              + ("the trained adapter" if config.ttft.lora == "continue" else f"a new LoRA of rank {config.ttft.lora_rank}")
+              + f"; precision: {precision}" + (f" ({precision_note})" if precision_note else ""))
     queue = [task for task_id, task in tasks.items() if task_id not in records.health]
     kept = len(records.health)
     if records.continued:
@@ -197,59 +208,85 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
         (out / "summary.json").unlink(missing_ok=True)  # written again when the run ends: until then, not finished
     schedule = Schedule(len(queue), config.deadline_hours, config.safety_margin_minutes)
     # no more workers than tasks: each one loads the model
-    devices = [None] if config.in_process else worker_devices(config.workers)[:max(len(queue), 1)]
-    timeout = task_timeout_seconds(config, schedule, len(devices))
+    if not use_model:
+        devices = []
+    else:
+        devices = [None] if config.in_process else worker_devices(config.workers)[:max(len(queue), 1)]
+    timeout = task_timeout_seconds(config, schedule, max(len(devices), 1))
     n_queued = len(queue)
     bar = tqdm(total=len(tasks), initial=len(tasks) - n_queued, unit="task", disable=not progress,
                bar_format="tasks {percentage:3.0f}%|{bar}| {desc} [{elapsed}<{remaining}]")
     watch = ProgressBar(bar, records)
+    programs = RunPrograms(config, records, [t for t in queue], len(devices), any(d is not None for d in devices))
+
+    def record(job, outcome):
+        health = records.add(job, outcome, programs.outcome(job.task.id, schedule.deadline))
+        watch.done(job, health)
 
     def next_job():
-        if not queue or time.monotonic() >= schedule.deadline:
-            return None
-        scale = schedule.scale(n_queued - len(queue))
-        scale = 1.0 if scale > 0.95 else scale  # small delays are noise, not a reason to cut work
-        notes = "" if scale >= 1 else f"behind schedule: steps and views x{scale:.2f}"
-        return Job(queue.pop(0), steps=max(int(config.ttft.steps * scale), 0),
-                   n_views=max(int(config.n_views * scale), 1), notes=notes,
-                   deadline=min(time.monotonic() + timeout, schedule.deadline))
-
-    def on_done(job, outcome):
-        health = records.add(job, outcome)
-        watch.done(job, health)
+        while queue and time.monotonic() < schedule.deadline:
+            task = queue[0]
+            found = programs.outcome(task.id, schedule.deadline) if programs.needed_before_model else None
+            if found is not None and found.program and config.programs.skip_model:
+                queue.pop(0)
+                record(Job(task, 0, 0, started=time.monotonic() - found.seconds), programs_only_outcome(
+                    task.id, "a program fits every train pair (programs.skip_model)"))
+                continue
+            scale = schedule.scale(n_queued - len(queue))
+            scale = 1.0 if scale > 0.95 else scale  # small delays are noise, not a reason to cut work
+            notes = "" if scale >= 1 else f"behind schedule: steps and views x{scale:.2f}"
+            return Job(queue.pop(0), steps=max(int(config.ttft.steps * scale), 0),
+                       n_views=max(int(config.n_views * scale), 1), notes=notes,
+                       deadline=min(time.monotonic() + timeout, schedule.deadline),
+                       candidates=found.grids() if found is not None and config.ensemble == "score" else [])
+        return None
 
     try:
         if queue:  # a finished run started again loads no model
             runner = None
             try:
-                runner = _make_runner(SolverSetup(config, prompt, precision, backend_name, scratch), devices, out)
-                runner.run(next_job, on_done, watch.step)
+                programs.start(watch, schedule.deadline)
+                if not use_model:
+                    while queue and time.monotonic() < schedule.deadline:
+                        task = queue.pop(0)
+                        found = programs.outcome(task.id, schedule.deadline)
+                        record(Job(task, 0, 0, started=time.monotonic() - found.seconds),
+                               programs_only_outcome(task.id, "solvers=programs: no model"))
+                else:
+                    runner = _make_runner(SolverSetup(config, prompt, precision, backend_name, scratch), devices, out)
+                    runner.run(next_job, record, watch.step)
             except KeyboardInterrupt:
                 if runner is not None:
                     runner.close(abort=True)  # the workers are stopped now, not after their task
                     runner = None
+                programs.close(abort=True)
                 raise SolveInterrupted(len(records.health), len(tasks), out) from None
             finally:
                 if runner is not None:
                     runner.close()
+                programs.close()
     finally:
         bar.close()
     for task in queue:  # never started: the deadline came first
         job = Job(task, 0, 0, started=time.monotonic())
-        records.add(job, failed_outcome(task.id, "not started", "the run's deadline was reached first"))
+        records.add(job, failed_outcome(task.id, "not started", "the run's deadline was reached first"),
+                    programs.outcome(task.id, deadline=0) if use_programs else None)
     health = list(records.health.values())
     summary = {"tasks": len(tasks), "submission": str(records.submission_path), "health": str(out / "health.json"),
                "challenges": str(out / "challenges.json"),
                "solutions": str(out / "solutions.json") if (out / "solutions.json").exists() else None,
                "predictions": str(records.predictions_path), "backend": backend_name,
                "weights": {w: sum(h.weights == w for h in health) for w in WEIGHTS},
-               "prompt": asdict(prompt), "profile": config.profile, "ttft_lora": config.ttft.lora,
+               "prompt": asdict(prompt) if prompt else None, "profile": config.profile, "ttft_lora": config.ttft.lora,
                "precision": precision, "precision_note": precision_note,
-               "decoding": decoding_description(config, backend_name),
+               "decoding": decoding_description(config, backend_name) if use_model else None,
                "ttft_failed": [h.task_id for h in health if h.ttft_status == "failed"],
                "abandoned": [h.task_id for h in health if h.ttft_status in ("abandoned", "died")],
                "not_started": [h.task_id for h in health if h.ttft_status == "not started"],
                "placeholders": sum(h.placeholders for h in health), "kept": kept,
+               "solvers": config.solvers, "ensemble": config.ensemble,
+               "programs": programs_summary(health) if use_programs else None,
+               "solved": solved_by_source(records) if (out / "solutions.json").exists() else None,
                "errors": str(records.errors_path) if records.errors_path.exists() else None}
     write_json_atomic(summary, out / "summary.json")
     return summary

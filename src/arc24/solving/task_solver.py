@@ -101,12 +101,16 @@ class TaskSolver:
                            gpu_memory_utilization=c.vllm_gpu_memory_utilization, enable_lora=True,
                            max_lora_rank=self.tuner.rank, seed=c.seed, precision=self.precision)
 
-    def solve_task(self, task: Task, steps: int, n_views: int, on_ttft_done=None) -> TaskOutcome:
+    def solve_task(self, task: Task, steps: int, n_views: int, on_ttft_done=None,
+                   candidates: list | None = None) -> TaskOutcome:
         """Fine-tune on TASK for STEPS steps, predict N_VIEWS views of each test input, restore.
 
         on_ttft_done(result), when given, is called between fine-tuning and predicting, so a
-        supervisor knows which phase a task that never finishes was stuck in.
+        supervisor knows which phase a task that never finishes was stuck in. CANDIDATES (per
+        test input, grids from elsewhere: the program search) are scored beside the model's own
+        when the run scores candidates, into outcome.candidate_scores.
         """
+        self.candidates = candidates or []
         import torch
 
         from arc24.solving.inference import build_requests, predict
@@ -143,7 +147,7 @@ class TaskSolver:
                                                       self.prompt.grid_format, self.max_new, progress=False)
                 outcome.predict_seconds = time.perf_counter() - began
                 if c.scoring_views:
-                    self._score(task, outcome.predictions)
+                    self._score(task, outcome.predictions, outcome)
                     outcome.score_seconds = time.perf_counter() - began - outcome.predict_seconds
             for p in outcome.predictions:
                 p.weights = weights
@@ -177,19 +181,30 @@ class TaskSolver:
             found += rest
             predict_seconds += time.perf_counter() - began
             began = time.perf_counter()
-            grids = [cand.grid for cand in rank_predictions(found)]
+            grids = _with_candidates([cand.grid for cand in rank_predictions(found)], self._candidates(test_index))
             per_grid: list[list[float]] = [[] for _ in grids]
             for (cache, row), request in zip(rows, scored):
                 answers = [answer_ids(self.tokenizer, request.augmentation.apply_grid(g), fmt) for g in grids]
                 for i, value in enumerate(cache.answer_logprobs(row, answers) if answers else []):
                     per_grid[i].append(value)
             _set_scores(found, grids, per_grid)
+            self._keep_candidate_scores(outcome, test_index, grids, per_grid)
             predictions += found
             score_seconds += time.perf_counter() - began
         outcome.predict_seconds, outcome.score_seconds = predict_seconds, score_seconds
         return predictions
 
-    def _score(self, task: Task, predictions: list) -> None:
+    def _candidates(self, test_index: int) -> list:
+        return self.candidates[test_index] if test_index < len(self.candidates) else []
+
+    def _keep_candidate_scores(self, outcome: TaskOutcome, test_index: int, grids: list, per_grid: list) -> None:
+        """The scores of the candidates given from elsewhere, in their order, into the outcome."""
+        mean = {_key(g): sum(v) / len(v) for g, v in zip(grids, per_grid) if v}
+        while len(outcome.candidate_scores) <= test_index:
+            outcome.candidate_scores.append([])
+        outcome.candidate_scores[test_index] = [mean.get(_key(g)) for g in self._candidates(test_index)]
+
+    def _score(self, task: Task, predictions: list, outcome: TaskOutcome) -> None:
         """Each distinct candidate's mean answer log-probability under the scoring views, set on its predictions.
 
         The fine-tuned model held for training scores, whatever the backend that predicted.
@@ -202,12 +217,13 @@ class TaskSolver:
                                         self.config.dihedral)
         for test_index in range(len(task.test)):
             mine = [p for p in predictions if p.test_index == test_index]
-            grids = [c.grid for c in rank_predictions(mine)]
+            grids = _with_candidates([c.grid for c in rank_predictions(mine)], self._candidates(test_index))
             if not grids:
                 continue
             per_grid = score_candidates(self.tuner.model, self.tokenizer, task, test_index, grids, views,
                                         self.prompt.template, self.prompt.grid_format, self.max_prompt)
             _set_scores(mine, grids, per_grid)
+            self._keep_candidate_scores(outcome, test_index, grids, per_grid)
 
     def _weights(self, result: TTFTResult) -> str:
         if result.status == "ok":
@@ -225,12 +241,22 @@ class TaskSolver:
         return _ServedAdapter(self, task_id, weights)
 
 
+def _key(grid) -> tuple:
+    return grid.shape, grid.astype("int8", copy=False).tobytes()
+
+
+def _with_candidates(grids: list, candidates: list) -> list:
+    """GRIDS, then each of CANDIDATES not among them."""
+    seen = {_key(g) for g in grids}
+    return grids + [g for g in candidates if _key(g) not in seen and not seen.add(_key(g))]
+
+
 def _set_scores(predictions: list, grids: list, per_grid: list[list[float]]) -> None:
     """Each prediction's score: the mean over the scoring views of its grid's answer log-probability."""
-    by_key = {(g.shape, g.tobytes()): sum(v) / len(v) for g, v in zip(grids, per_grid) if v}
+    by_key = {_key(g): sum(v) / len(v) for g, v in zip(grids, per_grid) if v}
     for p in predictions:
         if p.grid is not None:
-            p.score = by_key.get((p.grid.shape, p.grid.tobytes()))
+            p.score = by_key.get(_key(p.grid))
 
 
 class _ServedAdapter:

@@ -6,6 +6,11 @@ log-probability of those greedy answers, and its score, when the run scored cand
 (likelihood.py), the mean log-probability of the candidate as the answer under the scoring
 views. Candidates are ranked by a named selection (SELECTIONS); the first two are the attempts.
 Unparseable predictions do not vote, but are counted.
+
+The program search's answers (`source: programs`, solving/programs.py) are candidates too, one
+per distinct answer of the simplest programs that fit every train pair. An *ensemble* rule
+(ENSEMBLES) merges the two rankings: the model's, by the selection, and the programs', simplest
+first. A grid both give is one candidate, in the place of its better rank, with the model's votes.
 """
 
 from __future__ import annotations
@@ -26,12 +31,25 @@ SELECTIONS = {
 }
 
 
+# name: the rule, as `arc24 rescore --help` and the README show it.
+ENSEMBLES = {
+    "programs-first": "the programs' answers first (a program fits every train pair), then the model's",
+    "first-each": "the first answer of each source (the 2024 reference's rule): programs, then the model, "
+                  "then the rest as programs-first",
+    "model-first": "the model's answers first, then the programs'",
+    "score": "one ranking by the model's score under the scoring views, the programs' answers scored too",
+}
+DEFAULT_ENSEMBLE = "programs-first"
+
+
 @dataclass(frozen=True)
 class Candidate:
     grid: Grid
     votes: int
     logprob_mean: float  # of its greedy answers; NaN counts as -inf
     score: float | None = None  # mean log-probability as the answer under the scoring views
+    source: str = "model"  # model, programs, or "programs+model" when both gave it
+    program: str = ""  # the simplest program that gave it
 
 
 def _grid_key(grid: Grid) -> tuple:
@@ -70,7 +88,7 @@ def rank_predictions(predictions: Iterable[Prediction], selection: str = "vote")
         scores = [p.score for p in group if p.score is not None]
         candidates.append(Candidate(group[0].grid, len(group),
                                     sum(_sortable(p.logprob_mean) for p in group) / len(group),
-                                    max(scores) if scores else None))
+                                    max(scores) if scores else None, group[0].source, group[0].program))
     total = sum(c.votes for c in candidates)
     return sorted(candidates, key=_sort_key(selection, total))
 
@@ -92,22 +110,53 @@ class VoteResult:
         return self.ranking[0].votes - second
 
 
-def vote(predictions: Iterable[Prediction], selection: str = "vote") -> VoteResult:
+def ensemble_ranking(programs: list[Candidate], model: list[Candidate], ensemble: str) -> list[Candidate]:
+    """The programs' candidates (simplest first) and the model's (by its selection) as one ranking."""
+    if ensemble == "programs-first":
+        order = programs + model
+    elif ensemble == "model-first":
+        order = model + programs
+    elif ensemble == "first-each":
+        order = programs[:1] + model[:1] + programs[1:] + model[1:]
+    elif ensemble == "score":
+        order = sorted(programs + model, key=lambda c: -_sortable(c.score))
+    else:
+        raise ValueError(f"unknown ensemble {ensemble!r}; choose one of {', '.join(ENSEMBLES)}")
+    merged: dict[tuple, Candidate] = {}
+    for c in order:
+        key = _grid_key(c.grid)
+        if key not in merged:
+            merged[key] = c
+        elif merged[key].source != c.source:  # both sources: the model's votes and score, the program's text
+            first = merged[key]
+            model_side, program_side = (first, c) if first.source == "model" else (c, first)
+            merged[key] = Candidate(first.grid, model_side.votes, model_side.logprob_mean,
+                                    model_side.score if model_side.score is not None else program_side.score,
+                                    "programs+model", program_side.program)
+    return list(merged.values())
+
+
+def vote(predictions: Iterable[Prediction], selection: str = "vote", ensemble: str = DEFAULT_ENSEMBLE) -> VoteResult:
     """Rank the distinct grids predicted for ONE test input (ValueError if they mix test inputs)."""
     predictions = list(predictions)
     inputs = {(p.task_id, p.test_index) for p in predictions}
     if len(inputs) > 1:
         raise ValueError(f"vote() takes the predictions of one test input, got {sorted(inputs)}")
     valid = [p for p in predictions if p.grid is not None]
-    ranking = rank_predictions(valid, selection)
+    programs = [p for p in valid if p.source == "programs"]
+    ranking = rank_predictions([p for p in valid if p.source != "programs"], selection)
+    if programs:
+        # The search wrote them simplest first; as they tie on votes, the stable sort keeps that order.
+        ranking = ensemble_ranking(rank_predictions(programs, "vote"), ranking, ensemble)
     attempt_1 = ranking[0].grid if ranking else None
     attempt_2 = ranking[1].grid if len(ranking) > 1 else attempt_1
     return VoteResult(attempt_1, attempt_2, ranking, n_valid=len(valid), n_invalid=len(predictions) - len(valid))
 
 
-def vote_all(predictions: Iterable[Prediction], selection: str = "vote") -> dict[tuple[str, int], VoteResult]:
+def vote_all(predictions: Iterable[Prediction], selection: str = "vote",
+             ensemble: str = DEFAULT_ENSEMBLE) -> dict[tuple[str, int], VoteResult]:
     """vote() for every test input present, keyed by (task_id, test_index)."""
     by_input: dict[tuple[str, int], list[Prediction]] = {}
     for p in predictions:
         by_input.setdefault((p.task_id, p.test_index), []).append(p)
-    return {key: vote(group, selection) for key, group in by_input.items()}
+    return {key: vote(group, selection, ensemble) for key, group in by_input.items()}

@@ -24,7 +24,7 @@ import signal
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 
 from arc24.config import ConfigError
@@ -43,6 +43,8 @@ class Job:
     notes: str = ""
     started: float = 0.0  # time.monotonic() when handed to a solver
     deadline: float = float("inf")  # time.monotonic() past which the task is abandoned
+    # Per test input, the program search's answers, for the model to score beside its own (ensemble=score)
+    candidates: list = field(default_factory=list)
 
 
 NextJob = Callable[[], "Job | None"]
@@ -175,7 +177,7 @@ class InProcessRunner:
             try:
                 with progress.task(job.task, job.steps, job.n_views):
                     outcome = self.solver.solve_task(job.task, job.steps, job.n_views,
-                                                     on_ttft_done=progress.ttft_done)
+                                                     on_ttft_done=progress.ttft_done, candidates=job.candidates)
             except Exception as exc:  # noqa: BLE001 - reported with its traceback; the run goes on
                 outcome = crashed_outcome(job.task.id, exc)
             on_done(job, outcome)
@@ -184,7 +186,7 @@ class InProcessRunner:
         pass
 
 
-def _exit_with(parent_pid: int) -> None:
+def exit_with(parent_pid: int) -> None:
     """End this worker when its supervisor is gone, even mid-task.
 
     A supervisor killed outright (a notebook kernel stopped, SIGKILL) cannot stop its workers,
@@ -214,7 +216,7 @@ def _worker_main(conn, setup: SolverSetup, threads: int, parent_pid: int) -> Non
         from tqdm import tqdm
 
         tqdm.set_lock(threading.RLock())
-    threading.Thread(target=_exit_with, args=(parent_pid,), daemon=True).start()
+    threading.Thread(target=exit_with, args=(parent_pid,), daemon=True).start()
     try:
         import torch
 
@@ -241,10 +243,10 @@ def _worker_main(conn, setup: SolverSetup, threads: int, parent_pid: int) -> Non
             return
         if message[0] == "stop":
             return
-        _, task, steps, n_views = message
+        _, task, steps, n_views, candidates = message
         try:
             with progress.task(task, steps, n_views):
-                outcome = solver.solve_task(task, steps, n_views, on_ttft_done=ttft_done)
+                outcome = solver.solve_task(task, steps, n_views, on_ttft_done=ttft_done, candidates=candidates)
         except Exception as exc:  # noqa: BLE001 - reported with its traceback; the worker goes on
             outcome = crashed_outcome(task.id, exc)
         conn.send(("outcome", outcome))
@@ -269,7 +271,7 @@ class _Worker:
     def send(self, job: Job) -> None:
         job.started = time.monotonic()
         self.job, self.phase = job, "fine-tuning"
-        self.conn.send(("task", job.task, job.steps, job.n_views))
+        self.conn.send(("task", job.task, job.steps, job.n_views, job.candidates))
 
     def kill(self) -> None:
         if self.process.is_alive():
