@@ -120,9 +120,11 @@ def cmd_status(args) -> int:
 def cmd_rescore(args) -> int:
     """A finished run's attempts chosen again by other selections, without the model."""
     from arc24.evaluation.rescore import rescore_main
-    from arc24.solving.voting import SELECTIONS
+    from arc24.solving.voting import ENSEMBLES, SELECTIONS
 
-    return rescore_main(args.run_dir, list(SELECTIONS) if args.selection == ["all"] else args.selection, args.json)
+    selections = list(SELECTIONS) if "all" in args.selection else args.selection
+    ensembles = list(ENSEMBLES) if args.ensemble and "all" in args.ensemble else args.ensemble
+    return rescore_main(args.run_dir, selections, ensembles, args.json, args.search_programs)
 
 
 def cmd_validate_submission(args) -> int:
@@ -326,16 +328,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="the run's folder (where solve_settings.json and health.json are)")
     p.set_defaults(func=cmd_status)
 
-    from arc24.solving.voting import SELECTIONS
+    from arc24.solving.voting import ENSEMBLES, SELECTIONS
 
     p = sub.add_parser("rescore", help="choose a finished run's attempts again by another selection (no model)",
                        description="Re-rank the candidates in a run's predictions.jsonl by each named selection "
-                                   "and write RUN_DIR/submission.NAME.json; with the run's solutions.json, print "
-                                   "each selection's score beside pass_n (some candidate right: the ceiling). "
-                                   "Selections: " + "; ".join(f"{k}: {v}" for k, v in SELECTIONS.items()) + ".")
+                                   "(and, when the run searched programs, each ensemble rule, and each source "
+                                   "alone) and write RUN_DIR/submission.NAME.json; with the run's solutions.json, "
+                                   "print each one's score beside pass_n (some candidate right: the ceiling). "
+                                   "Selections: " + "; ".join(f"{k}: {v}" for k, v in SELECTIONS.items()) + ". "
+                                   "Ensembles: " + "; ".join(f"{k}: {v}" for k, v in ENSEMBLES.items()) + ".")
     p.add_argument("run_dir", help="a solve, bench or sweep run's folder")
     p.add_argument("--selection", action="append", choices=[*SELECTIONS, "all"], required=True,
                    help="a selection (repeatable), or all")
+    p.add_argument("--ensemble", action="append", choices=[*ENSEMBLES, "all"],
+                   help="an ensemble rule (repeatable), or all; default: the run's")
+    p.add_argument("--search-programs", action="store_true",
+                   help="first search programs again for the run's tasks with this arc24 (the model's answers "
+                        "are kept): measures a changed DSL without the model")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(func=cmd_rescore)
 

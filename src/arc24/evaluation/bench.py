@@ -38,7 +38,7 @@ from arc24.config import ConfigError, flatten, load_config
 from arc24.data.task import grid_to_list
 from arc24.data.tasks import load_tasks, select_tasks
 from arc24.evaluation.render import render_task
-from arc24.evaluation.rescore import selection_submissions
+from arc24.evaluation.rescore import selection_submissions, source_submissions
 from arc24.evaluation.scoring import prediction_metrics, read_submission, score_submission
 from arc24.files import read_json, run_name, write_atomic, write_json_atomic
 from arc24.solving.config import SolveConfig
@@ -159,22 +159,30 @@ def report(suite: str, tasks: dict, sources: dict, config: SolveConfig, sets: li
     submission = read_submission(out / "submission.json")
     score = score_submission(submission, tasks)
     predictions = read_predictions(out / "predictions.jsonl")
-    metrics = prediction_metrics(predictions, tasks)
+    model_predictions = [p for p in predictions if p.source != "programs"]
+    metrics = prediction_metrics(model_predictions, tasks)  # pass_n, vote_2: the model's views
     health = {h.task_id: h for h in read_health(out / "health.json")}
     # With scored candidates, every selection's score on the same candidates (arc24 rescore).
     selections = {}
     if any(p.score is not None for p in predictions):
         selections = {name: score_submission(made, tasks).score
-                      for name, made in selection_submissions(tasks, predictions, SELECTIONS).items()}
+                      for name, made in selection_submissions(tasks, predictions, SELECTIONS, config.ensemble).items()}
+    by_source = {name: score_submission(made, tasks)
+                 for name, made in source_submissions(tasks, predictions, config.selection).items()}
     rows = [{"task_id": t, "source": sources[t], "solved": score.per_task[t]["score"] == 1.0,
              "score": score.per_task[t]["score"], "pass_n": metrics["per_task"][t]["pass_n"],
-             "vote_2": metrics["per_task"][t]["vote_2"], "seconds": health[t].seconds, "weights": health[t].weights}
+             "vote_2": metrics["per_task"][t]["vote_2"], "seconds": health[t].seconds, "weights": health[t].weights,
+             "programs": by_source["programs"].per_task[t]["score"] == 1.0,
+             "model": by_source["model"].per_task[t]["score"] == 1.0,
+             "program": health[t].programs.get("program", ""),
+             "program_seconds": health[t].programs.get("seconds", 0.0),
+             "model_seconds": 0.0 if health[t].weights in ("programs", "none") else health[t].seconds}
             for t in tasks]
     result = {"suite": suite, "tasks": len(rows), "settings": asdict(config), "overrides": CPU_BENCH + list(sets),
               "machine": machine(), "commit": git_commit(), "wall_seconds": round(wall, 1),
               "seconds_per_task": round(sum(r["seconds"] for r in rows) / len(rows), 2),
               "score": score.score, "pass_n": metrics["pass_n"], "vote_2": metrics["vote_2"],
-              "selections": selections, "per_task": rows}
+              "selections": selections, "three_way": three_way(rows, by_source, config), "per_task": rows}
     write_json_atomic(result, out / "bench.json", indent=1)
     table = markdown(result)
     write_atomic(out / "bench.md", lambda tmp: tmp.write_text(table, encoding="utf-8"))
@@ -190,6 +198,24 @@ def report(suite: str, tasks: dict, sources: dict, config: SolveConfig, sets: li
     return {**result, "table": table, "summary": {**summary, "out": str(out)}}
 
 
+def three_way(rows: list[dict], by_source: dict, config: SolveConfig) -> dict:
+    """Programs alone, the model alone and the ensemble on the same tasks: score, tasks solved, seconds per
+    task (the ensemble's are the two together), and the score of every ensemble rule."""
+    n = max(len(rows), 1)
+    program_seconds = sum(r["program_seconds"] for r in rows) / n
+    model_seconds = sum(r["model_seconds"] for r in rows) / n
+
+    def entry(name: str, seconds: float) -> dict:
+        made = by_source[name]
+        return {"score": made.score, "solved": sum(t["score"] == 1.0 for t in made.per_task.values()),
+                "seconds_per_task": round(seconds, 2)}
+
+    return {"solvers": config.solvers, "ensemble_rule": config.ensemble,
+            "programs": entry("programs", program_seconds), "model": entry("model", model_seconds),
+            "ensemble": entry(f"ensemble:{config.ensemble}", program_seconds + model_seconds),
+            "ensembles": {name.split(":", 1)[1]: made.score for name, made in by_source.items() if ":" in name}}
+
+
 def markdown(result: dict) -> str:
     lines = [f"# {result['suite']}: score {result['score']:.3f}, pass_n {result['pass_n']:.3f}, "
              f"vote_2 {result['vote_2']:.3f} over {result['tasks']} tasks",
@@ -200,11 +226,24 @@ def markdown(result: dict) -> str:
              *(["score by selection (the same candidates): "
                 + ", ".join(f"{k} {v:.3f}" for k, v in result["selections"].items())] if result["selections"] else []),
              "",
-             "| task | source | solved | pass_n | vote_2 | seconds | weights |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {r['task_id']} | {r['source']} | {'yes' if r['solved'] else 'no'} | {r['pass_n']:.2f} | "
-              f"{r['vote_2']:.2f} | {r['seconds']:.1f} | {r['weights']} |" for r in result["per_task"]]
+             *three_way_markdown(result["three_way"]),
+             "| task | source | solved | by programs | by the model | pass_n | vote_2 | seconds | weights | program |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    yes = {True: "yes", False: "no"}
+    lines += [f"| {r['task_id']} | {r['source']} | {yes[r['solved']]} | {yes[r['programs']]} | {yes[r['model']]} | "
+              f"{r['pass_n']:.2f} | {r['vote_2']:.2f} | {r['seconds']:.1f} | {r['weights']} | "
+              f"{r['program'].replace('|', '/')} |" for r in result["per_task"]]
     return "\n".join(lines) + "\n"
+
+
+def three_way_markdown(t: dict) -> list[str]:
+    lines = ["| solver | score | tasks solved | seconds per task |", "| --- | --- | --- | --- |"]
+    for name, label in (("programs", "programs alone"), ("model", "model alone"),
+                        ("ensemble", f"ensemble ({t['ensemble_rule']})")):
+        lines.append(f"| {label} | {t[name]['score']:.3f} | {t[name]['solved']} | {t[name]['seconds_per_task']} |")
+    lines += ["", "ensemble rules on the same candidates: "
+              + ", ".join(f"{k} {v:.3f}" for k, v in t["ensembles"].items()), ""]
+    return lines
 
 
 # ---------------------------------------------------------------- sweeps (--grid)

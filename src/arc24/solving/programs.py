@@ -255,10 +255,12 @@ class RunPrograms:
               + (f"; {len(self.kept)} kept from {self.path.name}" if self.kept else ""))
         self.pool = ProgramPool(self.to_search, self.settings, self.workers, on_outcome=self._write)
         if self.first:
-            bar = watch.bar
+            bar, last = watch.bar, [-1]
 
             def shown(done: int) -> None:
-                bar.set_description_str(f"program search {done}/{n}")
+                if done != last[0]:
+                    last[0] = done
+                    bar.set_description_str(f"program search {done}/{n}")
 
             self.pool.wait_all(deadline, on_progress=shown)
 
