@@ -16,15 +16,23 @@
 # %% [markdown]
 # # arc24 submission kernel
 #
-# For every task: test-time fine-tune the trained adapter on that task alone, predict each test
-# input under many augmented views, reverse the augmentations, vote two attempts, and write
-# `submission.json` after every task. Runs on Kaggle (offline) and locally through papermill
+# For every task: search programs that fit its train pairs on the CPU cores, test-time fine-tune
+# the trained adapter on that task alone, predict each test input under many augmented views,
+# reverse the augmentations, choose two attempts from the programs' and the model's answers, and
+# write `submission.json` after every task. Runs on Kaggle (offline) and locally through papermill
 # (`make demo`, validation sweeps); the parameters cell below is what papermill sets.
 
 # %% tags=["parameters"]
 # Every setting of arc24 solve (SolveConfig in src/arc24/solving/config.py); a nested setting is
 # written with its section's name and an underscore (ttft.steps is ttft_steps). Empty text: unset.
 profile = ""  # "new-lora" or "continue-adapter": its values for the settings left at their defaults
+solvers = "both"  # both: the program search and the model; "programs" (loads no model) or "model" alone
+programs_seconds = 10.0  # the program search's budget per task
+programs_max_depth = 3  # primitives composed before the last, learned step
+programs_max_states = 100000  # distinct states kept per task (its memory bound, about 1 KB each)
+programs_workers = 0  # 0: the CPU cores the model's workers leave (before the model on a machine without a GPU)
+programs_skip_model = False  # a task a program fits is not fine-tuned or predicted by the model
+ensemble = "programs-first"  # programs-first, first-each, model-first, score (needs scoring_views)
 challenges = ""  # empty: the competition's test challenges under /kaggle/input
 solutions = ""  # validation runs: score against these at the end
 out_dir = "."

@@ -156,7 +156,14 @@ def cmd_show(args) -> int:
         print(f"{args.path}: no task {args.task}", file=sys.stderr)
         return EXIT_USAGE
     attempts = json.loads(Path(args.submission).read_text()).get(args.task) if args.submission else None
-    out = render_task(tasks[args.task], args.out or f"{args.task}.png", attempts=attempts, title=args.task)
+    title = args.task
+    if args.run:
+        from arc24.solving.programs import attempt_sources
+
+        attempts, lines = attempt_sources(args.run, tasks[args.task])
+        print("\n".join(lines))
+        title = f"{args.task} ({'; '.join(line.split(': ', 1)[1].split(' (', 1)[0] for line in lines)})"
+    out = render_task(tasks[args.task], args.out or f"{args.task}.png", attempts=attempts, title=title)
     print(out)
     return 0
 
@@ -374,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True)
     p.add_argument("--solutions")
     p.add_argument("--submission", help="a submission whose attempts to draw")
+    p.add_argument("--run", help="a solve or bench run's folder: draw its attempts, and print each one's source "
+                                 "(programs, model) and its program when it has one")
     p.add_argument("--out", help="PNG path (default: TASK.png)")
     p.set_defaults(func=cmd_show)
 

@@ -317,3 +317,26 @@ def solved_by_source(records) -> dict:
                 solved[name].append(task_id)
     return {"tasks": len(records.health), **{name: len(ids) for name, ids in solved.items()},
             "tasks_solved": solved}
+
+
+def attempt_sources(run_dir: str | Path, task: Task) -> tuple[list[dict], list[str]]:
+    """TASK's attempts in a run, as the run chose them, and a line per attempt: its source and program."""
+    from arc24.files import read_json
+    from arc24.solving.inference import read_predictions
+    from arc24.solving.voting import DEFAULT_ENSEMBLE, vote
+
+    run = Path(run_dir)
+    settings = read_json(run / "solve_settings.json", "settings")
+    mine = [p for p in read_predictions(run / "predictions.jsonl") if p.task_id == task.id]
+    if not mine:
+        raise ConfigError(f"{run}: no predictions for task {task.id} (not solved there yet?)")
+    attempts, lines = [], []
+    for i in range(len(task.test)):
+        voted = vote([p for p in mine if p.test_index == i], settings.get("selection", "vote"),
+                     settings.get("ensemble", DEFAULT_ENSEMBLE))
+        attempts.append({f"attempt_{k + 1}": grid_to_list(c.grid) for k, c in enumerate(voted.ranking[:2])})
+        for k, c in enumerate(voted.ranking[:2]):
+            how = f"{c.votes} vote{'s' if c.votes != 1 else ''}" if "model" in c.source else ""
+            lines.append(f"test {i} attempt {k + 1}: {c.source}" + (f" ({how})" if how else "")
+                         + (f": {c.program}" if c.program else ""))
+    return attempts, lines

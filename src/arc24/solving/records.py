@@ -270,6 +270,12 @@ def health_table(path: str | Path) -> str:
     cols = ["task_id", "ttft_status", "ttft_steps", "first_loss", "last_loss", "weights", "valid", "unparseable",
             "too_long", "vote_margin", "placeholders", "seconds", "predict_seconds", "score_seconds", "precision",
             "ttft_reason", "notes", "error_log"]
+    if any(r["programs"] for r in rows):  # the program search: how it ended, its seconds, and its program
+        cols[6:6] = ["program_search", "program"]
+        for r in rows:
+            g = r["programs"]
+            r["program_search"] = f"{g['status']} {g['seconds']:.1f} s, {g['states']} states" if g else ""
+            r["program"] = g.get("program", "").replace("|", "/") if g else ""
 
     def cell(v):
         return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))

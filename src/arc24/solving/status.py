@@ -70,6 +70,10 @@ def run_status(folder: str | Path) -> dict:
         "last_task_seconds_ago": round(time.time() - last) if last else None,
         "settings": {name: _setting(settings, name) for name in MAIN_SETTINGS} if settings else {},
         "prompt": " / ".join(str(prompt[k]) for k in ("template", "grid_format", "max_seq_len") if k in prompt),
+        "solvers": _setting(settings or {}, "solvers") or "model",
+        "programs": {"searched": sum(bool(r.get("programs")) for r in done),
+                     "fitted": sum(bool((r.get("programs") or {}).get("program")) for r in done)},
+        "solved": (summary or {}).get("solved"),
     }
 
 
@@ -88,6 +92,13 @@ def status_text(status: dict) -> str:
                  + (f"; fine-tuning not ok: {status['ttft_failed']}" if status["ttft_failed"] else ""))
     if status["weights"]:
         lines.append("weights: " + ", ".join(f"{w} {n}" for w, n in status["weights"].items()))
+    if status["programs"]["searched"]:
+        lines.append(f"programs: a program fits every train pair of {status['programs']['fitted']} of the "
+                     f"{status['programs']['searched']} tasks searched (solvers={status['solvers']})")
+    solved = status["solved"]
+    if solved:
+        lines.append(f"solved (the run's solutions): {solved['ensemble']} of {solved['tasks']} tasks by the attempts; "
+                     f"alone, the programs {solved['programs']} and the model {solved['model']}")
     settings = ", ".join(f"{k}={v}" for k, v in status["settings"].items() if v not in (None, ""))
     lines.append(f"settings: {settings}")
     if status["prompt"]:
