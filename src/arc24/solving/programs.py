@@ -113,6 +113,17 @@ def read_outcomes(path: Path) -> dict[str, ProgramOutcome]:
     return outcomes
 
 
+def drop_cut_off_line(path: Path) -> None:
+    """Cut a last line left without its newline by a kill (read_outcomes drops it), so that the next
+    line appended starts a line of its own instead of making it a bad line in the middle."""
+    if not path.exists():
+        return
+    with open(path, "rb+") as f:
+        data = f.read()
+        if data and not data.endswith(b"\n"):
+            f.truncate(data.rfind(b"\n") + 1)
+
+
 def append_outcome(path: Path, outcome: ProgramOutcome) -> None:
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(outcome.to_json()) + "\n")
@@ -238,6 +249,8 @@ class RunPrograms:
         self.settings: ProgramSettings = config.programs
         self.path = records.out / PROGRAMS_FILE
         self.kept = read_outcomes(self.path) if self.enabled and records.same_settings else {}
+        if self.enabled and records.same_settings:
+            drop_cut_off_line(self.path)  # this run appends its searches after the kept ones
         self.to_search = [t for t in queue if t.id not in self.kept] if self.enabled else []
         self.workers = program_workers(self.settings, model_workers if config.solvers == "both" else 0, gpu)
         self.first = config.solvers == "both" and not gpu

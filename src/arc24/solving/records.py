@@ -115,6 +115,8 @@ SETTINGS_FILE = "solve_settings.json"
 # What a run writes into its folder; --overwrite removes these first.
 RUN_FILES = (SETTINGS_FILE, "health.json", "predictions.jsonl", "submission.json", "summary.json", ERRORS_LOG,
              "challenges.json", "solutions.json", "programs.jsonl")
+# Nested settings that only change how fast (the top-level ones are left out of the file, solve.py)
+SPEED_SETTINGS = {"programs.workers"}
 OVERWRITE_HINT = "--overwrite (--set overwrite=true; the notebook's overwrite = True)"
 _MISSING = "(not set)"
 
@@ -152,7 +154,8 @@ def check_same_run(out: Path, settings: dict, defaults: dict | None = None) -> N
         return
     before = read_json(path, "settings")
     diffs = [(name, a, b) for name, a, b in settings_differences(before, json.loads(json.dumps(settings, default=str)))
-             if not (a == _MISSING and defaults is not None and _dotted(defaults, name, _MISSING) == b)]
+             if not (a == _MISSING and defaults is not None and _dotted(defaults, name, _MISSING) == b)
+             and name not in SPEED_SETTINGS]
     if not diffs:
         return
     shown = "; ".join(f"{name}: {a!r} there, {b!r} now" for name, a, b in diffs[:8])
