@@ -121,6 +121,9 @@ class Learner:
     name: str
     fit: Callable[[list[Grid], list[Grid]], Fitted | None]
     cost: int = 1
+    # False: tried on the states the search expands (taken from its queue in cost order), not on
+    # every state it makes: a slow learner then costs a share of the search's time, not most of it.
+    on_every_state: bool = True
 
 
 def program_text(steps: Iterable[Step], last: Fitted | None = None) -> str:

@@ -210,4 +210,4 @@ def _first_that_applies(rules: list[Rule], g: Grid) -> Grid:
 
 
 PRIMITIVES: list = []  # a learner only
-LEARNERS = [Learner("local_rule", learn_local_rule, cost=2)]
+LEARNERS = [Learner("local_rule", learn_local_rule, cost=2, on_every_state=False)]

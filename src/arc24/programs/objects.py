@@ -635,6 +635,6 @@ PRIMITIVES = [
     Primitive("count", count, _counts),
 ]
 LEARNERS = [
-    Learner("recolour_objects", learn_recolour_objects, cost=2),
-    Learner("keep_objects", learn_keep_objects, cost=2),
+    Learner("recolour_objects", learn_recolour_objects, cost=2, on_every_state=False),
+    Learner("keep_objects", learn_keep_objects, cost=2, on_every_state=False),
 ]

@@ -535,4 +535,4 @@ PRIMITIVES = [
     Primitive("complete_symmetry", complete_symmetry, _fill_params),
     Primitive("symmetry_crop", symmetry_crop, _crop_params),
 ]
-LEARNERS = [Learner("overlay_parts", learn_overlay, cost=2), Learner("parts_table", learn_parts_table, cost=2)]
+LEARNERS = [Learner("overlay_parts", learn_overlay, cost=2, on_every_state=False), Learner("parts_table", learn_parts_table, cost=2, on_every_state=False)]

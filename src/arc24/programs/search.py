@@ -25,6 +25,9 @@ from arc24.data.task import Grid, Task
 from arc24.programs.dsl import Fitted, Learner, Primitive, Step, TaskFacts, program_text, run_step
 
 MAX_ANSWERS = 2  # per test input: the two attempts
+# A learner that only reproduces the pairs it saw (it cannot predict a held-out pair) is likelier
+# to be wrong on the test: its programs rank behind the ones this much costlier.
+MEMORISED_COST = 3
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class Solution:
     cost: int
     answers: list[Grid]
     primitives: list[str] = field(default_factory=list)  # the names of its steps and learner
+    # Its learner, fitted without one train pair, predicts that pair, for each pair: what it learned
+    # generalises, rather than being a table of the pairs (always true without a learner).
+    generalises: bool = True
 
 
 @dataclass
@@ -90,7 +96,7 @@ def vocabulary() -> tuple[list[Primitive], list[Learner]]:
     """Every primitive and learner the search uses, in the order it tries them."""
     from arc24.programs import grids, learners, local_rules, objects, parts
 
-    modules = (grids, objects, parts, learners, local_rules)
+    modules = (grids, parts, objects, learners, local_rules)
     return [p for m in modules for p in m.PRIMITIVES], [rule for m in modules for rule in m.LEARNERS]
 
 
@@ -101,7 +107,7 @@ def search(task: Task, budget: SearchBudget | None = None, primitives: list[Prim
     default_primitives, default_learners = vocabulary()
     primitives = default_primitives if primitives is None else primitives
     learners = default_learners if learners is None else learners
-    began = time.perf_counter()
+    began = time.process_time()
     facts = TaskFacts.of(task)
     n_train = len(task.train)
     outputs = [p.output for p in task.train]
@@ -112,7 +118,10 @@ def search(task: Task, budget: SearchBudget | None = None, primitives: list[Prim
     found: dict[int, tuple[int, int, Solution]] = {}  # answers' key -> (cost, order, solution)
     order = itertools.count()
 
-    def try_learners(grids: tuple, path: tuple, cost: int) -> None:
+    every = [rule for rule in learners if rule.on_every_state]
+    expanded = [rule for rule in learners if not rule.on_every_state]
+
+    def try_learners(grids: tuple, path: tuple, cost: int, learners: list[Learner]) -> None:
         train = list(grids[:n_train])
         for learner in learners:
             fitted = _fit(learner, train, outputs)
@@ -123,10 +132,14 @@ def search(task: Task, budget: SearchBudget | None = None, primitives: list[Prim
                 continue
             key = _key(answers)
             total = cost + learner.cost
+            if key in found and found[key][0] <= total:
+                continue
+            general = fitted.text == "x" or _generalises(learner, train, outputs)
+            total += 0 if general else MEMORISED_COST
             if key not in found or found[key][0] > total:
                 text = program_text(path, None if fitted.text == "x" else fitted)
                 names = [s.primitive.name for s in path] + ([learner.name] if fitted.text != "x" else [])
-                found[key] = (total, next(order), Solution(text, total, answers, names))
+                found[key] = (total, next(order), Solution(text, total, answers, names, general))
 
     def enough(cost: int) -> bool:
         if not found:
@@ -134,17 +147,18 @@ def search(task: Task, budget: SearchBudget | None = None, primitives: list[Prim
         best = min(c for c, _, _ in found.values())
         return cost > best + budget.slack
 
-    try_learners(start, (), 0)
+    try_learners(start, (), 0, every)
     queue = [_Node(0, next(order), start, ())]
     while queue:
         node = heapq.heappop(queue)
+        try_learners(node.grids, node.steps, node.cost, expanded)
         if enough(node.cost + 1):
             break
         if len(node.steps) >= budget.max_depth:
             continue
         result.depth = max(result.depth, len(node.steps) + 1)
         for step in steps:
-            if time.perf_counter() - began > budget.seconds:
+            if time.process_time() - began > budget.seconds:
                 result.status = "time"
                 break
             if len(seen) >= budget.max_states:
@@ -158,15 +172,27 @@ def search(task: Task, budget: SearchBudget | None = None, primitives: list[Prim
                 continue
             seen.add(key)
             path, cost = node.steps + (step,), node.cost + step.primitive.cost
-            try_learners(grids, path, cost)
+            try_learners(grids, path, cost, every)
             if len(path) < budget.max_depth:
                 heapq.heappush(queue, _Node(cost, next(order), grids, path))
         if result.status != "done":
             break
     result.states = len(seen)
     result.solutions = [s for _, _, s in sorted(found.values(), key=lambda t: (t[0], t[1]))]
-    result.seconds = time.perf_counter() - began
+    result.seconds = time.process_time() - began
     return result
+
+
+def _generalises(learner: Learner, grids: list[Grid], outputs: list[Grid]) -> bool:
+    """Leave-one-out: fitted on all pairs but one, the learner predicts the one left out, for each pair."""
+    if len(grids) < 2:
+        return False
+    for i in range(len(grids)):
+        fitted = _fit(learner, grids[:i] + grids[i + 1:], outputs[:i] + outputs[i + 1:])
+        answer = None if fitted is None else _apply(fitted, grids[i])
+        if answer is None or answer.shape != outputs[i].shape or not (answer == outputs[i]).all():
+            return False
+    return True
 
 
 def _arguments(primitive: Primitive, facts: TaskFacts) -> list:
