@@ -548,3 +548,42 @@ def test_search_never_raises_on_random_tasks(t):
     for s in r.solutions:
         assert len(s.answers) == len(t.test) and all(is_grid(a) for a in s.answers)
     assert len(r.attempts(0)) <= 2
+
+
+# ---------------------------------------------------------------- block layouts and leave-one-out
+
+
+def _grid(rows):
+    return np.array(rows, dtype=np.int8)
+
+
+def test_the_blocks_learner_learns_a_layout_of_symmetries_and_colours():
+    def made(g):  # left: the grid; right: its mirror; below: blank in colour 5, then the grid turned
+        return np.vstack([np.hstack([g, g[:, ::-1]]), np.hstack([np.full_like(g, 5), g[::-1, ::-1]])])
+
+    grids = [_grid([[1, 2], [3, 4]]), _grid([[0, 7], [7, 0]])]
+    fitted = L.learn_blocks(grids, [made(g) for g in grids])
+    assert fitted is not None and fitted.text == "blocks(x, [['I', 'flip_h'], [5, 'rot180']])"
+    test = _grid([[1, 0], [0, 2]])
+    assert np.array_equal(fitted.apply(test), made(test))
+
+
+def test_the_blocks_learner_declines_what_is_no_layout():
+    grids = [_grid([[1, 2], [3, 4]]), _grid([[0, 7], [7, 0]])]
+    assert L.learn_blocks(grids, grids) is None  # the same size: no blocks
+    noise = [np.tile(g, (1, 2)) for g in grids]
+    noise[1][0, 3] = 9  # one cell of one block is neither a symmetry of the grid nor one colour
+    assert L.learn_blocks(grids, noise) is None
+
+
+def test_a_learner_that_only_memorises_the_pairs_ranks_behind_one_that_generalises():
+    # Pair 1 maps 1 -> 5; pair 2 maps 2 -> 6: a colour map fitted on one pair cannot predict the
+    # other, so map_colours "memorises"; the flip generalises (it learns nothing from the pairs).
+    a, b = _grid([[1, 0], [0, 0]]), _grid([[0, 0], [2, 0]])
+    task = Task("memo", [Pair(a, a[:, ::-1]), Pair(b, b[:, ::-1])], [Pair(_grid([[3, 0], [0, 0]]))])
+    r = search(task, SearchBudget(seconds=5, max_depth=1), primitives=[PRIM["flip_h"]], learners=LEARN)
+    assert r.best.program == "O = flip_h(I)" and r.best.generalises
+    memo = Task("memo2", [Pair(a, np.where(a == 1, 5, a).astype(np.int8)), Pair(b, np.where(b == 2, 6, b).astype(np.int8))],
+                [Pair(_grid([[1, 2], [0, 0]]))])
+    r = search(memo, SearchBudget(seconds=5, max_depth=0), primitives=[], learners=LEARN)
+    assert r.best.program == "O = map_colours(I, {1: 5, 2: 6})" and not r.best.generalises
