@@ -14,9 +14,9 @@ P1, P2 = [[1, 1], [1, 1]], [[2, 2], [2, 2]]  # the programs' answers, simplest f
 M1, M2, M3 = [[3]], [[4, 4]], [[5], [5]]  # the model's, by votes: 3, 2, 1
 
 
-def program(grid, text, score=None) -> Prediction:
+def program(grid, text, score=None, generalises=True) -> Prediction:
     return Prediction("t", 0, {}, np.array(grid, np.int8), text=text, reason=None, logprob_mean=0.0, n_tokens=0,
-                      source="programs", program=text, score=score)
+                      source="programs", program=text, score=score, generalises=generalises)
 
 
 def model(grid, logprob=-0.1, score=None, view=0) -> Prediction:
@@ -56,6 +56,16 @@ def test_programs_first_puts_every_program_answer_before_the_model():
     assert [c.source for c in result.ranking] == ["programs", "programs", "model", "model", "model"]
     assert [c.votes for c in result.ranking[2:]] == [3, 2, 1]
     assert result.n_valid == 8 and result.n_invalid == 0
+
+
+def test_programs_first_puts_a_program_that_only_memorised_its_pairs_after_the_model():
+    memorised = program(P1, "O = local_rule(I, ...)", generalises=False)
+    result = vote([memorised, program(P2, "O = rot180(I)")] + model_votes(), ensemble="programs-first")
+    assert grids(result) == [P2, M1, M2, M3, P1]
+    assert result.ranking[-1].program == "O = local_rule(I, ...)" and not result.ranking[-1].generalises
+    # first-each trusts the first program whatever it learned
+    result = vote([memorised] + model_votes(), ensemble="first-each")
+    assert grids(result) == [P1, M1, M2, M3]
 
 
 def test_first_each_takes_the_first_answer_of_each_source():

@@ -68,6 +68,9 @@ class Prediction:
     score: float | None = None
     source: str = "model"  # model | programs (the program search, solving/programs.py)
     program: str = ""  # the program that made the grid, for a program's answer
+    # A program's answer: whether its learned step predicts each train pair when fitted without it
+    # (programs/search.py, leave-one-out); a program that only reproduces its pairs is trusted less
+    generalises: bool = True
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -90,6 +93,7 @@ class Prediction:
             score=None if d.get("score") is None else float(d["score"]),
             source=d.get("source", "model"),
             program=d.get("program", ""),
+            generalises=bool(d.get("generalises", True)),
         )
 
 

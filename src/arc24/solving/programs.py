@@ -45,7 +45,8 @@ class ProgramOutcome:
     depth: int = 0
     program: str = ""  # the simplest program that fits every train pair; "" when none does
     train_pairs: int = 0
-    # Per test input, up to two distinct answers, simplest program first: {"grid": rows, "program": text}
+    # Per test input, up to two distinct answers, simplest program first: {"grid": rows, "program": text,
+    # "generalises": whether its learned step predicts each train pair left out of its fit}
     answers: list[list[dict]] = field(default_factory=list)
     reason: str = ""
     traceback: str = ""  # for errors.log only, never written to programs.jsonl
@@ -59,6 +60,7 @@ class ProgramOutcome:
         the model's SCORES of them (per test input, as `grids`) when it scored them."""
         return [Prediction(self.task_id, i, {}, as_grid(a["grid"]), text=a["program"], reason=None,
                            logprob_mean=0.0, n_tokens=0, weights="", source="programs", program=a["program"],
+                           generalises=a.get("generalises", True),
                            score=scores[i][k] if scores and i < len(scores) and k < len(scores[i]) else None)
                 for i, answers in enumerate(self.answers) for k, a in enumerate(answers)]
 
@@ -87,7 +89,8 @@ def search_outcome(task: Task, settings: ProgramSettings) -> ProgramOutcome:
 
         return ProgramOutcome(task.id, "failed", time.perf_counter() - began, train_pairs=len(task.train),
                               reason=f"{one_line(exc)} (traceback in errors.log)", traceback=traceback.format_exc())
-    answers = [[{"grid": grid_to_list(s.answers[i]), "program": s.program} for s in result.attempts(i)]
+    answers = [[{"grid": grid_to_list(s.answers[i]), "program": s.program, "generalises": s.generalises}
+                for s in result.attempts(i)]
                for i in range(len(task.test))]
     best = result.best
     return ProgramOutcome(task.id, result.status, result.seconds, result.states, result.depth,

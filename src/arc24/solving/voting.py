@@ -33,7 +33,9 @@ SELECTIONS = {
 
 # name: the rule, as `arc24 rescore --help` and the README show it.
 ENSEMBLES = {
-    "programs-first": "the programs' answers first (a program fits every train pair), then the model's",
+    "programs-first": "the answers of programs that generalise first (a program fits every train pair, and its "
+                      "learned step predicts each pair it was not fitted on), then the model's, then the other "
+                      "programs'",
     "first-each": "the first answer of each source (the 2024 reference's rule): programs, then the model, "
                   "then the rest as programs-first",
     "model-first": "the model's answers first, then the programs'",
@@ -50,6 +52,7 @@ class Candidate:
     score: float | None = None  # mean log-probability as the answer under the scoring views
     source: str = "model"  # model, programs, or "programs+model" when both gave it
     program: str = ""  # the simplest program that gave it
+    generalises: bool = True  # a program's: see inference.Prediction
 
 
 def _grid_key(grid: Grid) -> tuple:
@@ -88,7 +91,8 @@ def rank_predictions(predictions: Iterable[Prediction], selection: str = "vote")
         scores = [p.score for p in group if p.score is not None]
         candidates.append(Candidate(group[0].grid, len(group),
                                     sum(_sortable(p.logprob_mean) for p in group) / len(group),
-                                    max(scores) if scores else None, group[0].source, group[0].program))
+                                    max(scores) if scores else None, group[0].source, group[0].program,
+                                    group[0].generalises))
     total = sum(c.votes for c in candidates)
     return sorted(candidates, key=_sort_key(selection, total))
 
@@ -113,7 +117,7 @@ class VoteResult:
 def ensemble_ranking(programs: list[Candidate], model: list[Candidate], ensemble: str) -> list[Candidate]:
     """The programs' candidates (simplest first) and the model's (by its selection) as one ranking."""
     if ensemble == "programs-first":
-        order = programs + model
+        order = [c for c in programs if c.generalises] + model + [c for c in programs if not c.generalises]
     elif ensemble == "model-first":
         order = model + programs
     elif ensemble == "first-each":
@@ -132,7 +136,7 @@ def ensemble_ranking(programs: list[Candidate], model: list[Candidate], ensemble
             model_side, program_side = (first, c) if first.source == "model" else (c, first)
             merged[key] = Candidate(first.grid, model_side.votes, model_side.logprob_mean,
                                     model_side.score if model_side.score is not None else program_side.score,
-                                    "programs+model", program_side.program)
+                                    "programs+model", program_side.program, program_side.generalises)
     return list(merged.values())
 
 
