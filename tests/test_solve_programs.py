@@ -84,8 +84,8 @@ def test_the_programs_alone_load_no_model_and_solve_the_tasks(finished, tasks):
 
     lines = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert {p["task_id"] for p in lines} == set(IDS)
-    assert all(p["source"] == "programs" and p["program"].startswith("O = ") and p["text"] == p["program"]
-               for p in lines)
+    assert all(p["source"] == "programs" and "O = " in p["program"] and p["text"] == p["program"]
+               and isinstance(p["generalises"], bool) for p in lines)
     outcomes = read_outcomes(out / PROGRAMS_FILE)
     assert sorted(outcomes) == sorted(IDS)
     assert len(lines) == sum(len(a) for o in outcomes.values() for a in o.answers)

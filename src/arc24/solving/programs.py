@@ -30,8 +30,26 @@ from arc24.solving.config import ProgramSettings
 from arc24.solving.inference import Prediction
 
 PROGRAMS_FILE = "programs.jsonl"
-# A search checks its clock between steps; one that has not answered long after its budget is stuck.
-OVERRUN_FACTOR, OVERRUN_GRACE = 2.0, 30.0
+# A search checks its CPU clock between steps; one that has used far more CPU than its budget is
+# stuck, and so is one that has not answered in many times its budget of wall time (a busy machine
+# stretches a search's wall time, not its CPU time).
+OVERRUN_FACTOR, OVERRUN_GRACE, OVERRUN_WALL_FACTOR = 2.0, 30.0, 20.0
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """A process's CPU seconds so far (Linux /proc), None where that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _overran(pid: int, wall: float, cpu_began: float | None, limit: float) -> bool:
+    """Past LIMIT seconds of CPU on its task (since CPU_BEGAN), or past many times that of wall time."""
+    cpu = _cpu_seconds(pid)
+    spent = None if cpu is None or cpu_began is None else cpu - cpu_began
+    return wall > limit * OVERRUN_WALL_FACTOR or (spent is not None and spent > limit)
 
 
 @dataclass
@@ -163,7 +181,7 @@ class ProgramPool:
         self.jobs, self.results = self.ctx.Queue(), self.ctx.Queue()
         self.pending = {t.id for t in tasks}
         self.outcomes: dict[str, ProgramOutcome] = {}
-        self.running: dict[int, tuple[str, float]] = {}  # pid -> (task id, when it started)
+        self.running: dict[int, tuple[str, float, float | None]] = {}  # pid -> (task id, when it started, its CPU then)
         for task in tasks:
             self.jobs.put(task)
         self.processes = []
@@ -189,7 +207,7 @@ class ProgramPool:
             message = self.results.get(timeout=timeout) if timeout > 0 else self.results.get_nowait()
             while True:
                 if message[0] == "started":
-                    self.running[message[1]] = (message[2], time.monotonic())
+                    self.running[message[1]] = (message[2], time.monotonic(), _cpu_seconds(message[1]))
                 else:
                     outcome = message[1]
                     self.running = {pid: r for pid, r in self.running.items() if r[0] != outcome.task_id}
@@ -199,8 +217,8 @@ class ProgramPool:
             pass
         limit = self.settings.seconds * OVERRUN_FACTOR + OVERRUN_GRACE
         for p in list(self.processes):
-            task_id, began = self.running.get(p.pid, (None, 0.0))
-            stuck = task_id is not None and time.monotonic() - began > limit
+            task_id, began, cpu_began = self.running.get(p.pid, (None, 0.0, None))
+            stuck = task_id is not None and _overran(p.pid, time.monotonic() - began, cpu_began, limit)
             if p.is_alive() and not stuck:
                 continue
             if not p.is_alive() and p.exitcode == 0:
