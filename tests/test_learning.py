@@ -121,7 +121,7 @@ def test_the_cpu_profile_solves_tasks_the_untrained_model_gets_wrong(which, smol
         # the model alone: the program search would solve these tasks without it
         config = SolveConfig(challenges=str(challenges), solutions=str(solutions), out_dir=str(tmp_path / name),
                              model=str(smollm_dir), profile="new-lora", max_new_tokens=200, solvers="model",
-                             **settings)
+                             selection="score", scoring_views=8, **settings)
         solve(config, progress=False)
         report = score_submission(read_submission(tmp_path / name / "submission.json"), tasks)
         return {t: report.per_task[t]["score"] for t in tasks}

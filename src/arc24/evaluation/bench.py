@@ -53,7 +53,9 @@ REPO = Path(__file__).resolve().parents[3]
 # bench measures what a user of the CPU would run. 200 new tokens hold the longest answer of both
 # suites (143 tokens): a model that never closes its grid costs 200 tokens per view, not a 30x30
 # grid's 1,039.
-CPU_BENCH = ["model=embedded", "profile=new-lora", "max_new_tokens=200"]
+# Candidates are scored under 8 views, so that `arc24 rescore` can compare every selection and the
+# score ensemble on the same run (the profile itself votes).
+CPU_BENCH = ["model=embedded", "profile=new-lora", "max_new_tokens=200", "scoring_views=8"]
 # `make demo`'s tasks (arc24 demo --tasks N takes the first N): real ARC-AGI-1 evaluation tasks
 # of real-small-v1 that the new-lora profile solved in its benchmark (README, "Benchmark suites"),
 # the likeliest first (8, 4 and 2 of the 8 views right there).

@@ -175,7 +175,7 @@ class RunRecords:
 
     def __init__(self, tasks: dict, out: Path, settings: dict, overwrite: bool = False, prompt: str = "",
                  precision: str = "", selection: str = "vote", defaults: dict | None = None,
-                 ensemble: str = "programs-first"):
+                 ensemble: str = "first-each"):
         self.tasks, self.out, self.prompt, self.precision = tasks, out, prompt, precision
         self.selection = selection  # how the model's candidates are ranked (voting.SELECTIONS)
         self.ensemble = ensemble  # how the programs' and the model's make the attempts (voting.ENSEMBLES)

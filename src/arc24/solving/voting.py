@@ -41,7 +41,7 @@ ENSEMBLES = {
     "model-first": "the model's answers first, then the programs'",
     "score": "one ranking by the model's score under the scoring views, the programs' answers scored too",
 }
-DEFAULT_ENSEMBLE = "programs-first"
+DEFAULT_ENSEMBLE = "first-each"  # chosen on the suites (README, "Choosing the defaults")
 
 
 @dataclass(frozen=True)
