@@ -15,8 +15,9 @@ import pytest
 
 from arc24.cli import main
 
+# The model alone: these tests are about continuing its work (test_solve_programs.py continues the programs')
 STEPS = ["ttft.lora=new", "ttft.learning_rate=1e-3", "n_views=2", "max_new_tokens=8", "batch_size=2",
-         "max_seq_len=1024", "allow_base_model=true"]
+         "max_seq_len=1024", "allow_base_model=true", "solvers=model"]
 
 
 def solve_args(out: Path, tasks, model, ids, *sets):

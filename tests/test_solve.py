@@ -15,9 +15,10 @@ def config(tmp_path, tasks, model, **kw):
     challenges, solutions = tasks
     ids = sorted(json.loads(challenges.read_text()))[:2]
     ttft = TTFTSettings(**{"steps": 2, "learning_rate": 1e-3, "lora": "new", **kw.pop("ttft", {})})
+    # The model alone (these tests are about its pipeline; test_solve_programs.py tests the programs')
     return SolveConfig(challenges=str(challenges), solutions=str(solutions), out_dir=str(tmp_path), model=str(model),
                        task_ids=ids, ttft=ttft, n_views=2, batch_size=2,
-                       **{"max_seq_len": 1024, "max_new_tokens": 16, **kw})
+                       **{"max_seq_len": 1024, "max_new_tokens": 16, "solvers": "model", **kw})
 
 
 def health(tmp_path):
@@ -78,7 +79,7 @@ def test_a_task_that_overruns_its_budget_is_abandoned_and_the_next_task_still_ru
     })
     out = tmp_path / "run"
     summary = solve(SolveConfig(challenges=str(challenges), out_dir=str(out), model=str(tiny_model_dir),
-                                ttft=TTFTSettings(steps=10**6, lora="new"), max_seq_len=256, n_views=2, max_new_tokens=8,
+                                solvers="model", ttft=TTFTSettings(steps=10**6, lora="new"), max_seq_len=256, n_views=2, max_new_tokens=8,
                                 batch_size=2, allow_base_model=True, task_timeout_minutes=15 / 60), progress=False)
     rows = health(out)
     assert rows["slow"]["ttft_status"] == "abandoned" and "while fine-tuning" in rows["slow"]["ttft_reason"]
@@ -96,7 +97,7 @@ def test_two_workers_give_the_same_predictions_as_one_process(tmp_path, small_ta
     def run(name, **kw):
         out = tmp_path / name
         solve(SolveConfig(challenges=str(challenges), solutions=str(solutions), out_dir=str(out),
-                          model=str(tiny_model_dir), task_ids=ids,
+                          model=str(tiny_model_dir), task_ids=ids, solvers="model",
                           ttft=TTFTSettings(steps=2, learning_rate=1e-3, lora="new"), max_seq_len=1024, n_views=2,
                           max_new_tokens=12, batch_size=2, allow_base_model=True, **kw), progress=False)
         lines = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
@@ -189,7 +190,7 @@ def test_a_worker_ends_when_its_supervisor_is_killed(tmp_path, tiny_model_dir):
     challenges = _write_tasks(tmp_path / "tasks.json", {"slow": ([([[1, 0]], [[0, 1]]), ([[2, 0]], [[0, 2]])], [[3, 0]])})
     script = (
         "import sys; from arc24.solving.solve import solve; from arc24.solving.config import SolveConfig, TTFTSettings\n"
-        "solve(SolveConfig(challenges=sys.argv[1], out_dir=sys.argv[2], model=sys.argv[3], max_seq_len=256,"
+        "solve(SolveConfig(challenges=sys.argv[1], out_dir=sys.argv[2], model=sys.argv[3], max_seq_len=256, solvers='model',"
         " ttft=TTFTSettings(steps=10**6, lora='new'), n_views=1, max_new_tokens=4), progress=False)\n"
     )
     supervisor = subprocess.Popen([sys.executable, "-c", script, str(challenges), str(tmp_path / "run"),
