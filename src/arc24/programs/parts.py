@@ -26,15 +26,11 @@ from itertools import product
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner, Primitive, TaskFacts
+from arc24.programs.grids import background
 
 SPLITS_EQUAL = ("h2", "h3", "h4", "v2", "v3", "v4", "q4")
 
 # ---------------------------------------------------------------- colours
-
-
-def background(g: Grid) -> int:
-    """The grid's most frequent colour (the lowest on a tie)."""
-    return int(np.bincount(g.ravel(), minlength=10).argmax())
 
 
 def parts_background(parts: list[Grid]) -> int:
