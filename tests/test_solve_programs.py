@@ -27,7 +27,7 @@ from arc24.solving.config import ProgramSettings, SolveConfig
 from arc24.solving.inference import Prediction, read_predictions, write_predictions
 from arc24.solving.programs import PROGRAMS_FILE, ProgramOutcome, append_outcome, read_outcomes
 from arc24.solving.solve import solve
-from arc24.solving.voting import ENSEMBLES
+from arc24.solving.voting import DEFAULT_ENSEMBLE, ENSEMBLES
 
 SUITE = Path(arc24.__file__).parent / "evaluation" / "suites" / "one-rule-v1.json"
 IDS = ["one-rule-v1-flip-horizontal", "one-rule-v1-rotate-180", "one-rule-v1-colour-swap", "one-rule-v1-transpose"]
@@ -301,7 +301,7 @@ def test_bench_reports_programs_alone_the_model_alone_and_the_ensemble(tmp_path)
                  "--out", str(out)]) == 0
     result = read_json(out / "bench.json")
     t = result["three_way"]
-    assert (t["solvers"], t["ensemble_rule"]) == ("programs", "programs-first")
+    assert (t["solvers"], t["ensemble_rule"]) == ("programs", DEFAULT_ENSEMBLE)
     assert (t["programs"]["solved"], t["model"]["solved"], t["ensemble"]["solved"]) == (3, 0, 3)
     assert (t["programs"]["score"], t["model"]["score"], t["ensemble"]["score"]) == (1.0, 0.0, 1.0)
     assert t["model"]["seconds_per_task"] == 0.0 and 0 < t["programs"]["seconds_per_task"] < 10
@@ -315,7 +315,7 @@ def test_bench_reports_programs_alone_the_model_alone_and_the_ensemble(tmp_path)
     assert "| solver | score | tasks solved | seconds per task |" in table
     assert f"| programs alone | 1.000 | 3 | {t['programs']['seconds_per_task']} |" in table
     assert "| model alone | 0.000 | 0 | 0.0 |" in table
-    assert f"| ensemble (programs-first) | 1.000 | 3 | {t['ensemble']['seconds_per_task']} |" in table
+    assert f"| ensemble ({DEFAULT_ENSEMBLE}) | 1.000 | 3 | {t['ensemble']['seconds_per_task']} |" in table
     assert "ensemble rules on the same candidates: " + ", ".join(f"{r} 1.000" for r in ENSEMBLES) in table
     assert "| one-rule-v1-flip-horizontal | one-rule-v1 | yes | yes | no |" in table
     assert "| programs | O = flip_h(I) |" in table
