@@ -347,7 +347,10 @@ def symmetry_crop(g: Grid, c: int) -> Grid:
 
 
 def _parts_of(grids: list[Grid], outputs: list[Grid]) -> tuple[str, list[list[Grid]]] | None:
-    """The first way of splitting that makes every grid's parts its output's shape."""
+    """The first way of splitting that makes every grid's parts its output's shape (None when the
+    outputs keep their grids' shape: no parts to combine)."""
+    if any(o.shape == g.shape for g, o in zip(grids, outputs)):
+        return None
     for how in ("lines",) + SPLITS_EQUAL:
         try:
             parts = [same_shape_parts(g, how) for g in grids]
@@ -360,8 +363,6 @@ def _parts_of(grids: list[Grid], outputs: list[Grid]) -> tuple[str, list[list[Gr
 
 def learn_overlay(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """The parts laid over one another, in an order of parts that every pair agrees with."""
-    if any(o.shape == g.shape for g, o in zip(grids, outputs)):
-        return None
     found = _parts_of(grids, outputs)
     if found is None:
         return None
@@ -405,8 +406,6 @@ def _topological(above: np.ndarray) -> list[int] | None:
 
 def learn_parts_table(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Each output cell a colour looked up from which parts have foreground there."""
-    if any(o.shape == g.shape for g, o in zip(grids, outputs)):
-        return None
     found = _parts_of(grids, outputs)
     if found is None:
         return None

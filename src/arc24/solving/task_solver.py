@@ -29,6 +29,7 @@ from arc24.config import ConfigError
 from arc24.data.task import Task
 from arc24.solving.config import Prompt, SolveConfig
 from arc24.solving.records import TaskOutcome, TTFTResult
+from arc24.solving.voting import grid_key
 
 
 @dataclass(frozen=True)
@@ -199,10 +200,10 @@ class TaskSolver:
 
     def _keep_candidate_scores(self, outcome: TaskOutcome, test_index: int, grids: list, per_grid: list) -> None:
         """The scores of the candidates given from elsewhere, in their order, into the outcome."""
-        mean = {_key(g): sum(v) / len(v) for g, v in zip(grids, per_grid) if v}
+        mean = {grid_key(g): sum(v) / len(v) for g, v in zip(grids, per_grid) if v}
         while len(outcome.candidate_scores) <= test_index:
             outcome.candidate_scores.append([])
-        outcome.candidate_scores[test_index] = [mean.get(_key(g)) for g in self._candidates(test_index)]
+        outcome.candidate_scores[test_index] = [mean.get(grid_key(g)) for g in self._candidates(test_index)]
 
     def _score(self, task: Task, predictions: list, outcome: TaskOutcome) -> None:
         """Each distinct candidate's mean answer log-probability under the scoring views, set on its predictions.
@@ -241,22 +242,18 @@ class TaskSolver:
         return _ServedAdapter(self, task_id, weights)
 
 
-def _key(grid) -> tuple:
-    return grid.shape, grid.astype("int8", copy=False).tobytes()
-
-
 def _with_candidates(grids: list, candidates: list) -> list:
     """GRIDS, then each of CANDIDATES not among them."""
-    seen = {_key(g) for g in grids}
-    return grids + [g for g in candidates if _key(g) not in seen and not seen.add(_key(g))]
+    seen = {grid_key(g) for g in grids}
+    return grids + [g for g in candidates if grid_key(g) not in seen and not seen.add(grid_key(g))]
 
 
 def _set_scores(predictions: list, grids: list, per_grid: list[list[float]]) -> None:
     """Each prediction's score: the mean over the scoring views of its grid's answer log-probability."""
-    by_key = {_key(g): sum(v) / len(v) for g, v in zip(grids, per_grid) if v}
+    by_key = {grid_key(g): sum(v) / len(v) for g, v in zip(grids, per_grid) if v}
     for p in predictions:
         if p.grid is not None:
-            p.score = by_key.get(_key(p.grid))
+            p.score = by_key.get(grid_key(p.grid))
 
 
 class _ServedAdapter:

@@ -55,7 +55,7 @@ class Candidate:
     generalises: bool = True  # a program's: see inference.Prediction
 
 
-def _grid_key(grid: Grid) -> tuple:
+def grid_key(grid: Grid) -> tuple:
     return grid.shape, grid.astype("int8", copy=False).tobytes()
 
 
@@ -85,7 +85,7 @@ def rank_predictions(predictions: Iterable[Prediction], selection: str = "vote")
     groups: dict[tuple, list[Prediction]] = {}  # insertion order: first seen first
     for p in predictions:
         if p.grid is not None:
-            groups.setdefault(_grid_key(p.grid), []).append(p)
+            groups.setdefault(grid_key(p.grid), []).append(p)
     candidates = []
     for group in groups.values():
         scores = [p.score for p in group if p.score is not None]
@@ -128,7 +128,7 @@ def ensemble_ranking(programs: list[Candidate], model: list[Candidate], ensemble
         raise ValueError(f"unknown ensemble {ensemble!r}; choose one of {', '.join(ENSEMBLES)}")
     merged: dict[tuple, Candidate] = {}
     for c in order:
-        key = _grid_key(c.grid)
+        key = grid_key(c.grid)
         if key not in merged:
             merged[key] = c
         elif merged[key].source != c.source:  # both sources: the model's votes and score, the program's text
