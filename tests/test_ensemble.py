@@ -7,7 +7,7 @@ import pytest
 
 from arc24.config import ConfigError
 from arc24.solving.config import ProgramSettings, SolveConfig, TTFTSettings
-from arc24.solving.inference import Prediction
+from arc24.solving.predictions import Prediction
 from arc24.solving.voting import ENSEMBLES, SELECTIONS, ensemble_ranking, rank_predictions, vote
 
 P1, P2 = [[1, 1], [1, 1]], [[2, 2], [2, 2]]  # the programs' answers, simplest first

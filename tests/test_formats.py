@@ -262,3 +262,25 @@ def test_whatever_the_grammar_completes_parses(name, data):
 ])
 def test_grammar_rejects_what_the_parser_rejects(name, text):
     assert not get_format(name).grammar.accepts_prefix(text)
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_the_format_regex_takes_every_grid_and_no_ragged_one(name):
+    """The regular expression vLLM decodes under: every rendered grid, with or without the closing
+    newline; no grid whose rows differ in width (the width is what a greedy small model loses)."""
+    import re
+
+    fmt = FORMATS[name]
+    pattern = re.compile(fmt.regex())
+    rng = np.random.default_rng(1)
+    for h, w in [(1, 1), (2, 5), (30, 30), (30, 1), (1, 30), (11, 7)]:
+        text = fmt.render(rng.integers(0, 10, (h, w)).astype(np.int8))
+        assert pattern.fullmatch(text) and pattern.fullmatch(text + "\n")
+        if h == 1:  # one wider row is a grid too
+            continue
+        lines = text.split("\n")
+        row = 1 if name != "spaced" else 0
+        ragged = "\n".join(lines[:row] + [lines[row] + ("7" if name != "spaced" else " 7")] + lines[row + 1:])
+        assert not pattern.fullmatch(ragged)
+    if name == "numbered-fence":
+        assert not pattern.fullmatch("```grid shape: 2x2\n1 12\n3 45\n```")  # a row number skipped

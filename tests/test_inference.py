@@ -7,23 +7,23 @@ import pytest
 
 from arc24.data.formats import get_format
 from arc24.data.task import Pair, Task, grids_equal
+from arc24.solving.backends import choose_backend, resolve_backend_name
 from arc24.solving.inference import (
     FENCE_STOP,
     Backend,
     Generation,
-    Prediction,
-    TransformersBackend,
-    VLLMBackend,
-    _AnswerStop,
-    _from_vllm,
-    attention_heads,
     build_requests,
-    choose_backend,
     cut_at_fence,
     end_token_ids,
     max_answer_tokens,
     predict,
-    resolve_backend_name,
+)
+from arc24.solving.predictions import Prediction
+from arc24.solving.transformers_backend import TransformersBackend, _AnswerStop
+from arc24.solving.vllm_backend import (
+    VLLMBackend,
+    _from_vllm,
+    attention_heads,
     usable_tensor_parallel,
     vllm_unavailable_reason,
 )
@@ -328,7 +328,8 @@ def test_constrained_random_model_writes_only_grids(tiny_model_dir, fmt):
 
 
 def test_constraint_allows_only_continuations(smollm_tokenizer):
-    from arc24.solving.inference import GridConstraint, end_token_ids
+    from arc24.solving.inference import end_token_ids
+    from arc24.solving.transformers_backend import GridConstraint
 
     tokenizer = smollm_tokenizer
     constraint = GridConstraint(tokenizer, "numbered-fence", end_token_ids(tokenizer))

@@ -74,3 +74,44 @@ def test_the_direction_check_catches_a_wrong_import(tmp_path, monkeypatch):
     monkeypatch.setattr(__import__(__name__), "PACKAGE", fake)
     wrong = [(s, d) for s, d, _ in _imports() if LAYERS[_layer(d)] > LAYERS[_layer(s)]]
     assert wrong == [("arc24.data.bad", "arc24.solving.voting")]
+
+
+def _cycles(edges: set[tuple[str, str]]) -> list[list[str]]:
+    """Every import circle among the modules, each once (depth-first search for back edges)."""
+    graph: dict[str, set[str]] = {}
+    for src, dst in edges:
+        graph.setdefault(src, set()).add(dst)
+    found, state, path = [], {}, []
+
+    def visit(node):
+        state[node] = "open"
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                found.append(path[path.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found
+
+
+def test_no_module_imports_itself_round_a_circle():
+    # Lazy imports count: a circle hidden inside a function still ties the modules together.
+    edges = {(src, dst) for src, dst, _ in _imports() if src != dst}
+    assert not _cycles(edges), "import circles:\n" + "\n".join(" -> ".join(c) for c in _cycles(edges))
+
+
+def test_the_circle_check_finds_a_circle():
+    edges = {("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")}
+    assert _cycles(edges) == [["a", "b", "c", "a"]]
+
+
+def test_inference_core_imports_neither_backend():
+    core = "arc24.solving.inference"
+    backends = {"arc24.solving.transformers_backend", "arc24.solving.vllm_backend", "arc24.solving.backends"}
+    assert not [(dst, line) for src, dst, line in _imports() if src == core and dst in backends]

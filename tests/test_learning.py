@@ -23,7 +23,8 @@ import pytest
 from arc24.data.task import Pair, Task, grids_equal
 from arc24.evaluation.bench import DEMO_SUITE, DEMO_TASKS, load_suite, write_suite_tasks
 from arc24.solving.config import Prompt, TTFTSettings
-from arc24.solving.inference import TransformersBackend, build_requests, predict
+from arc24.solving.inference import build_requests, predict
+from arc24.solving.transformers_backend import TransformersBackend
 from arc24.solving.ttft import TaskFineTuner
 from arc24.solving.voting import VoteResult, vote
 

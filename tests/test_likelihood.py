@@ -66,7 +66,7 @@ def test_score_candidates_one_score_per_view(tiny):
 def test_prompt_cache_kept_from_generation_scores_as_a_fresh_prompt(tiny):
     """Scoring on the cache generation kept (left-padded batch) equals scoring each prompt afresh,
     and keeping the cache does not change what is generated."""
-    from arc24.solving.inference import TransformersBackend
+    from arc24.solving.transformers_backend import TransformersBackend
 
     model, tokenizer = tiny
     task = flip_task()

@@ -24,7 +24,7 @@ from arc24.evaluation.scoring import (
     score_submission,
     vote_ranking,
 )
-from arc24.solving.inference import Prediction
+from arc24.solving.predictions import Prediction
 
 EVAL = f"{ARC1}/arc-agi_evaluation_challenges.json"
 EVAL_SOL = f"{ARC1}/arc-agi_evaluation_solutions.json"

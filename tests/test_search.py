@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from arc24.data.formats import get_format
-from arc24.solving.inference import TransformersBackend
+from arc24.solving.transformers_backend import TransformersBackend
 from arc24.solving.likelihood import answer_logprobs
 
 FMT = "numbered-fence"

@@ -113,7 +113,7 @@ def test_two_workers_give_the_same_predictions_as_one_process(tmp_path, small_ta
 
 @pytest.mark.gpu
 def test_vllm_serves_each_tasks_adapter(tmp_path, small_tasks_file, smollm_dir):
-    from arc24.solving.inference import vllm_unavailable_reason
+    from arc24.solving.vllm_backend import vllm_unavailable_reason
 
     reason = vllm_unavailable_reason()
     if reason:
@@ -135,7 +135,7 @@ def test_task_seed_depends_on_the_task_not_the_order():
 
 
 def test_lora_ranks_are_rounded_up_to_what_vllm_serves():
-    from arc24.solving.inference import supported_lora_rank
+    from arc24.solving.vllm_backend import supported_lora_rank
 
     assert [supported_lora_rank(r) for r in (1, 8, 9, 64, 100, 128)] == [8, 8, 16, 64, 128, 128]
     with pytest.raises(ValueError, match="largest rank"):
@@ -332,7 +332,7 @@ def test_scored_candidates_reach_predictions_and_rescore_compares_selections(tmp
     import subprocess
     import sys
 
-    from arc24.solving.inference import read_predictions
+    from arc24.solving.predictions import read_predictions
 
     # 30 steps teach the tiny model the grid's shape, so some of its answers close within 60 tokens.
     solve(config(tmp_path, small_tasks_file, tiny_model_dir, ttft={"learn_examples": True, "steps": 30,

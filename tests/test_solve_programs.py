@@ -24,7 +24,7 @@ from arc24.data.task import as_grid, grids_equal
 from arc24.data.tasks import load_tasks
 from arc24.evaluation.rescore import rescore, search_programs_again
 from arc24.solving.config import ProgramSettings, SolveConfig
-from arc24.solving.inference import Prediction, read_predictions, write_predictions
+from arc24.solving.predictions import Prediction, read_predictions, write_predictions
 from arc24.solving.programs import PROGRAMS_FILE, ProgramOutcome, append_outcome, read_outcomes
 from arc24.solving.solve import solve
 from arc24.solving.voting import DEFAULT_ENSEMBLE, ENSEMBLES

@@ -15,11 +15,10 @@ import pytest
 from arc24.config import ConfigError
 from arc24.data.task import as_grid
 from arc24.files import write_json_atomic
-from arc24.solving.inference import Prediction, write_predictions
+from arc24.solving.predictions import Prediction, write_predictions
 from arc24.solving.records import Health
-from arc24.sweeps.report import compare_runs, mean_loss_curve, sort_runs
+from arc24.sweeps.report import METRICS_NAME, compare_runs, mean_loss_curve, sort_runs
 from arc24.sweeps.sweep import (
-    METRICS_NAME,
     Run,
     SweepConfig,
     is_finished,

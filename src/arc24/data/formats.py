@@ -254,6 +254,16 @@ class GridFormat:
         """Parse non-empty text without trailing whitespace; raise _Reject on the first problem."""
         raise NotImplementedError
 
+    def regex(self) -> str:
+        """A regular expression of this format's answers, for engines that constrain decoding with
+        one (vLLM's structured outputs). Rows of one width, as many as MAX_SIDE; what a regular
+        expression of this size cannot tie together (a header's height to the rows) the parser
+        still checks. The closing fence's newline is optional, as in the grammar."""
+        return "|".join(self._regex_of_width(w) for w in range(1, MAX_SIDE + 1))
+
+    def _regex_of_width(self, w: int) -> str:
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         return f"<GridFormat {self.name}>"
 
@@ -280,6 +290,13 @@ class NumberedFence(GridFormat):
         h, w = grid.shape
         rows = [f"{i} {''.join(str(int(v)) for v in row)}" for i, row in enumerate(grid, start=1)]
         return "\n".join([f"{FENCE}grid shape: {h}x{w}", *rows, FENCE])
+
+    def _regex_of_width(self, w: int) -> str:
+        # Rows numbered from 1 without a gap: each next row nests inside the previous one's group.
+        rows = ""
+        for number in range(MAX_SIDE, 0, -1):
+            rows = f"{number} [0-9]{{{w}}}\n" + (f"(?:{rows})?" if rows else "")
+        return f"(?:{FENCE}grid shape: (?:[1-9]|[12][0-9]|30)x{w}\n{rows}{FENCE}\n?)"
 
     def _parse(self, text: str) -> Grid:
         header, lines = _fenced_body(text, self._opening)
@@ -318,6 +335,9 @@ class PlainFence(GridFormat):
         rows = ["".join(str(int(v)) for v in row) for row in grid]
         return "\n".join([FENCE, *rows, FENCE])
 
+    def _regex_of_width(self, w: int) -> str:
+        return f"(?:{FENCE}\n(?:[0-9]{{{w}}}\n){{1,{MAX_SIDE}}}{FENCE}\n?)"
+
     def _parse(self, text: str) -> Grid:
         _, lines = _fenced_body(text, self._opening)
         return _to_grid([_digit_row(line, i) for i, line in enumerate(lines, start=1)])
@@ -332,6 +352,10 @@ class Spaced(GridFormat):
     def render(self, grid: Grid) -> str:
         grid = check_grid(grid)
         return "\n".join(" ".join(str(int(v)) for v in row) for row in grid)
+
+    def _regex_of_width(self, w: int) -> str:
+        row = "[0-9]" + " [0-9]" * (w - 1)
+        return f"(?:{row}(?:\n{row}){{0,{MAX_SIDE - 1}}}\n?)"
 
     def _parse(self, text: str) -> Grid:
         rows = []

@@ -42,7 +42,7 @@ from arc24.evaluation.rescore import selection_submissions, source_submissions
 from arc24.evaluation.scoring import prediction_metrics, read_submission, score_submission
 from arc24.files import read_json, run_name, write_atomic, write_json_atomic
 from arc24.solving.config import SolveConfig
-from arc24.solving.inference import read_predictions
+from arc24.solving.predictions import read_predictions
 from arc24.solving.records import read_health
 from arc24.solving.voting import SELECTIONS
 

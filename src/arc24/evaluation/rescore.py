@@ -14,7 +14,7 @@ from pathlib import Path
 
 from arc24.config import ConfigError
 from arc24.data.tasks import load_tasks
-from arc24.solving.inference import read_predictions
+from arc24.solving.predictions import read_predictions
 from arc24.solving.submission import build_submission, write_submission
 from arc24.solving.voting import DEFAULT_ENSEMBLE, ENSEMBLES, SELECTIONS, vote_all
 
@@ -100,7 +100,7 @@ def search_programs_again(run_dir: str | Path, seconds: float | None = None, wor
 
     from arc24.files import write_json_atomic
     from arc24.solving.config import SolveConfig
-    from arc24.solving.inference import write_predictions
+    from arc24.solving.predictions import write_predictions
     from arc24.solving.programs import PROGRAMS_FILE, ProgramPool, append_outcome, programs_summary
     from arc24.solving.records import read_health
 

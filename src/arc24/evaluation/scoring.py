@@ -29,7 +29,7 @@ import numpy as np
 
 from arc24.data.task import Grid, Task, as_grid, grids_equal
 from arc24.data.tasks import DataError, Problem, _is_single_task, _read_solutions, grid_problem, load_tasks
-from arc24.solving.inference import Prediction
+from arc24.solving.predictions import Prediction
 from arc24.solving.submission import ATTEMPTS
 from arc24.solving.voting import rank_predictions
 
@@ -286,7 +286,7 @@ def _mean(rows: list[dict]) -> dict:
 
 
 def prediction_metrics(predictions: Iterable[Prediction], tasks: Reference) -> dict:
-    """Metrics over PREDICTIONS (inference.Prediction, as read_predictions gives them) for the reference TASKS.
+    """Metrics over PREDICTIONS (predictions.Prediction, as read_predictions gives them) for the reference TASKS.
 
     Metrics are averaged per task over its test outputs, then over tasks, so a task with two
     test inputs weighs as much as one with a single input. Every reference test output counts:

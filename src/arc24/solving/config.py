@@ -108,7 +108,7 @@ class SolveConfig:
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     batch_size: int = 16
     max_new_tokens: int = 0  # 0: enough for a 30x30 grid
-    # Decode only tokens that continue a grid of the format (inference.GridConstraint), so every
+    # Decode only tokens that continue a grid of the format (transformers_backend.GridConstraint), so every
     # answer parses; the transformers backend only (vLLM's answers are free, said in the summary).
     constrained_decoding: bool = True
     # Choosing the two attempts (voting.SELECTIONS). scoring_views: score every distinct candidate

@@ -21,13 +21,13 @@ from arc24.data.augment import Augmentation
 from arc24.data.formats import get_format
 from arc24.data.prompts import fit_task
 from arc24.data.task import Grid, Task
-from arc24.solving.inference import _template_end_token
+from arc24.solving.inference import template_end_token
 
 
 def answer_ids(tokenizer, grid: Grid, fmt: str) -> list[int]:
     """The tokens of an answer as the model writes it: the rendered grid and the end-of-turn token."""
     ids = list(tokenizer(get_format(fmt).render(grid), add_special_tokens=False)["input_ids"])
-    end = _template_end_token(tokenizer)
+    end = template_end_token(tokenizer)
     return ids + [end if end is not None else tokenizer.eos_token_id]
 
 

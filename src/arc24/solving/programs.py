@@ -27,7 +27,7 @@ from pathlib import Path
 from arc24.config import ConfigError
 from arc24.data.task import Task, as_grid, grid_to_list
 from arc24.solving.config import ProgramSettings
-from arc24.solving.inference import Prediction
+from arc24.solving.predictions import Prediction
 
 PROGRAMS_FILE = "programs.jsonl"
 # A search checks its CPU clock between steps; one that has used far more CPU than its budget is
@@ -331,7 +331,7 @@ def programs_summary(health: list) -> dict:
 def solved_by_source(records) -> dict:
     """With the test outputs known: the tasks solved by the run's attempts, and by each source's alone."""
     from arc24.data.task import grids_equal
-    from arc24.solving.inference import read_predictions
+    from arc24.solving.predictions import read_predictions
     from arc24.solving.voting import vote_all
 
     predictions = [p for p in read_predictions(records.predictions_path) if p.task_id in records.health]
@@ -356,7 +356,7 @@ def solved_by_source(records) -> dict:
 def attempt_sources(run_dir: str | Path, task: Task) -> tuple[list[dict], list[str]]:
     """TASK's attempts in a run, as the run chose them, and a line per attempt: its source and program."""
     from arc24.files import read_json
-    from arc24.solving.inference import read_predictions
+    from arc24.solving.predictions import read_predictions
     from arc24.solving.voting import DEFAULT_ENSEMBLE, vote
 
     run = Path(run_dir)

@@ -1,7 +1,7 @@
 """The files of a solve run, brought up to date after every task, so a crash leaves them valid.
 
 - `submission.json`: written after every task (placeholders for tasks not done yet).
-- `predictions.jsonl`: every prediction, with the weights that made it (inference.Prediction).
+- `predictions.jsonl`: every prediction, with the weights that made it (predictions.Prediction).
 - `health.json`: one `Health` row per task; `read_health` is its reader.
 - `errors.log`: the full traceback of any failure that is not a task's own (a bug of ours), so
   a user can send it to us; the health row and the summary name it.
@@ -21,7 +21,7 @@ from pathlib import Path
 from arc24.config import ConfigError
 from arc24.data.task import grid_to_list
 from arc24.files import read_json, write_json_atomic
-from arc24.solving.inference import Prediction, read_predictions, write_predictions
+from arc24.solving.predictions import Prediction, read_predictions, write_predictions
 from arc24.solving.submission import build_submission, write_submission
 from arc24.solving.voting import vote, vote_all
 

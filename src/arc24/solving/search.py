@@ -4,7 +4,7 @@ Greedy decoding follows the likeliest token at every step and so gives one answe
 right answer whose first uncertain cell lost by a little is never written. The search instead
 keeps every answer whose probability (the product of its tokens') is at least `min_prob`,
 likeliest branches first, so the greedy answer comes first when it qualifies. It needs grid-
-constrained decoding (inference.GridConstraint): only tokens that continue a grid are followed,
+constrained decoding (transformers_backend.GridConstraint): only tokens that continue a grid are followed,
 and every answer ends with the end-of-turn token. At most 1/min_prob answers can qualify, and
 `max_answers` caps them; a budget of forward steps (8 answers' worth) bounds the search when
 many branches start likely and end unlikely.
@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import math
 
-from arc24.solving.inference import Generation, TransformersBackend, cut_at_fence
+from arc24.solving.inference import Generation, cut_at_fence
+from arc24.solving.transformers_backend import TransformersBackend
 
 # The most answers one view may give; vLLM's beam search (VLLMBackend.search) uses it as its width.
 MAX_ANSWERS = 8

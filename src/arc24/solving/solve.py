@@ -88,9 +88,17 @@ def decoding_description(config: SolveConfig, backend_name: str) -> str:
     from arc24.solving.search import MAX_ANSWERS
 
     if backend_name == "vllm":
+        from arc24.solving.vllm_backend import VLLMFeatures, installed_vllm
+
+        if not config.constrained_decoding:
+            grids = "free"
+        elif config.search_min_prob and not VLLMFeatures(installed_vllm()[1], on_gpu=True).constrained_beam_search:
+            grids = f"free (this vLLM's beam search cannot be constrained: {installed_vllm()[1]})"
+        else:
+            grids = "constrained to the format's regular expression (rows of one width)"
         how = f"beam search of width {MAX_ANSWERS}, answers at least {config.search_min_prob} likely" \
             if config.search_min_prob else "greedy"
-        return f"free, {how} (grid-constrained decoding is not implemented on vLLM)"
+        return f"{grids}, {how}"
     how = f"; every answer at least {config.search_min_prob} likely" if config.search_min_prob else ""
     return ("constrained to grids" if config.constrained_decoding else "free") + how
 
@@ -167,7 +175,8 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
     from tqdm.auto import tqdm
 
     from arc24.data.tasks import load_tasks, select_tasks
-    from arc24.solving.inference import resolve_backend_name
+    from arc24.solving.backends import resolve_backend_name
+    from arc24.solving.vllm_backend import engine_note
     from arc24.solving.workers import Job, worker_devices
 
     config = config.with_profile()
@@ -199,6 +208,8 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
         print(f"[arc24 solve] prompt: {prompt.describe()}; test-time fine-tuning: "
               + ("the trained adapter" if config.ttft.lora == "continue" else f"a new LoRA of rank {config.ttft.lora_rank}")
               + f"; precision: {precision}" + (f" ({precision_note})" if precision_note else ""))
+    if backend_name == "vllm":
+        print(f"[arc24 solve] engine: {engine_note()}")
     queue = [task for task_id, task in tasks.items() if task_id not in records.health]
     kept = len(records.health)
     if records.continued:
@@ -280,6 +291,7 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
                "prompt": asdict(prompt) if prompt else None, "profile": config.profile, "ttft_lora": config.ttft.lora,
                "precision": precision, "precision_note": precision_note,
                "decoding": decoding_description(config, backend_name) if use_model else None,
+               "engine": engine_note() if backend_name == "vllm" else None,
                "ttft_failed": [h.task_id for h in health if h.ttft_status == "failed"],
                "abandoned": [h.task_id for h in health if h.ttft_status in ("abandoned", "died")],
                "not_started": [h.task_id for h in health if h.ttft_status == "not started"],

@@ -56,7 +56,8 @@ class TaskSolver:
 
         from arc24.data.contract import tokenizer_fingerprint
         from arc24.models import load_model, load_tokenizer
-        from arc24.solving.inference import TransformersBackend, max_answer_tokens
+        from arc24.solving.inference import max_answer_tokens
+        from arc24.solving.transformers_backend import TransformersBackend
         from arc24.solving.ttft import TaskFineTuner
 
         config, prompt, backend_name = setup.config, setup.prompt, setup.backend
@@ -94,13 +95,16 @@ class TaskSolver:
                                                grid_format=prompt.grid_format if config.constrained_decoding else None)
 
     def _vllm_backend(self):
-        from arc24.solving.inference import VLLMBackend
+        from arc24.data.formats import get_format
+        from arc24.solving.vllm_backend import VLLMBackend
 
         c = self.config
         self._fallback_lora = c.adapter if c.ttft.lora == "continue" else None
+        grid_regex = get_format(self.prompt.grid_format).regex() if c.constrained_decoding else None
         return VLLMBackend(self.engine_model, max_model_len=self.prompt.max_seq_len,
                            gpu_memory_utilization=c.vllm_gpu_memory_utilization, enable_lora=True,
-                           max_lora_rank=self.tuner.rank, seed=c.seed, precision=self.precision)
+                           max_lora_rank=self.tuner.rank, seed=c.seed, precision=self.precision,
+                           grid_regex=grid_regex)
 
     def solve_task(self, task: Task, steps: int, n_views: int, on_ttft_done=None,
                    candidates: list | None = None) -> TaskOutcome:
@@ -137,7 +141,7 @@ class TaskSolver:
                 with self._adapter_served(task.id, weights):
                     if c.search_min_prob:
                         if self.backend_name == "vllm":  # beam search: no threshold search there
-                            from arc24.solving.inference import predict_by_beam_search as predict_by_search
+                            from arc24.solving.vllm_backend import predict_by_beam_search as predict_by_search
                         else:
                             from arc24.solving.search import predict_by_search
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from arc24.data.task import Grid
-from arc24.solving.inference import Prediction
+from arc24.solving.predictions import Prediction
 
 # name: the rule, as `arc24 rescore --help` and the README show it.
 SELECTIONS = {
@@ -52,7 +52,7 @@ class Candidate:
     score: float | None = None  # mean log-probability as the answer under the scoring views
     source: str = "model"  # model, programs, or "programs+model" when both gave it
     program: str = ""  # the simplest program that gave it
-    generalises: bool = True  # a program's: see inference.Prediction
+    generalises: bool = True  # a program's: see predictions.Prediction
 
 
 def grid_key(grid: Grid) -> tuple:

@@ -19,11 +19,32 @@ from pathlib import Path
 
 from arc24.config import ConfigError
 from arc24.evaluation.scoring import METRICS
-from arc24.files import write_atomic
+from arc24.files import format_value, write_atomic
 from arc24.solving.records import Health, read_health
-from arc24.sweeps.sweep import format_value, read_metrics_quiet
+
+# A run's results; the sweep writes it last, so a run counts as finished once it exists.
+METRICS_NAME = "metrics.json"
 
 # ---------------------------------------------------------------- the table
+
+
+def read_metrics(folder: Path) -> dict | None:
+    path = folder / METRICS_NAME
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: unreadable ({exc}); delete it to run that setting again") from None
+
+
+def read_metrics_quiet(folder: Path) -> dict | None:
+    try:
+        return read_metrics(folder)
+    except ConfigError:
+        return None
+
+
 
 
 def finished_runs(out: str | os.PathLike) -> list[dict]:

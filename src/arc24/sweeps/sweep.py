@@ -37,13 +37,13 @@ from pathlib import Path
 
 from arc24.config import ConfigError
 from arc24.evaluation.scoring import METRICS
-from arc24.files import first_difference, format_value, run_name, sigterm_interrupts
+from arc24.files import first_difference, run_name, sigterm_interrupts
+from arc24.sweeps.report import METRICS_NAME, aggregate, count_text, read_metrics, read_metrics_quiet, weights_text
 
 REPO = Path(__file__).resolve().parents[3]
 SUBMISSION_NOTEBOOK = REPO / "notebooks" / "submission.ipynb"
 EXECUTED_NAME = "submission.executed.ipynb"
 LOG_NAME = "notebook.log"
-METRICS_NAME = "metrics.json"
 # Parameters the sweep sets itself: tasks come from --challenges/--solutions/--task-ids/--tasks,
 # and each run writes into its own folder.
 OWN_PARAMETERS = {"challenges": "--challenges", "solutions": "--solutions", "task_ids": "--task-ids or --tasks",
@@ -302,16 +302,6 @@ def check_run_settings(runs: Sequence[Run], defaults: Mapping) -> None:
             raise ConfigError(f"run {run.name}: {message}") from None
 
 
-def read_metrics(folder: Path) -> dict | None:
-    path = folder / METRICS_NAME
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: unreadable ({exc}); delete it to run that setting again") from None
-
-
 def is_finished(run: Run) -> bool:
     """Whether RUN has its metrics.json; one made with other settings is an error, not a skip,
     so that a changed --set never passes an old result off as new."""
@@ -411,7 +401,7 @@ def run_metrics(run: Run, seconds: float) -> dict:
     """metrics.json of a run: its parameters, the prediction metrics and ARC score from its own
     files, the seconds it took and its health counts."""
     from arc24.evaluation.scoring import prediction_metrics, read_reference, read_submission, score_submission
-    from arc24.solving.inference import read_predictions
+    from arc24.solving.predictions import read_predictions
     from arc24.solving.records import read_health
 
     folder = run.folder
@@ -471,7 +461,6 @@ def sweep(config: SweepConfig, progress: bool = True) -> dict:
     """Run every setting of the grid not finished yet, then aggregate and plot all finished runs."""
     from tqdm.auto import tqdm
 
-    from arc24.sweeps.report import aggregate, count_text, weights_text
 
     defaults = notebook_parameters(config.notebook)
     check_config(config, defaults)
@@ -518,13 +507,6 @@ def sweep(config: SweepConfig, progress: bool = True) -> dict:
     summary = aggregate(out, list(config.grid))
     return {**summary, "runs": len(runs), "skipped": sorted(finished), "ran": ran, "failed": failed,
             "task_ids": task_ids}
-
-
-def read_metrics_quiet(folder: Path) -> dict | None:
-    try:
-        return read_metrics(folder)
-    except ConfigError:
-        return None
 
 
 if __name__ == "__main__":
