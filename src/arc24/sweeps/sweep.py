@@ -90,7 +90,19 @@ def execute_submission_notebook(parameters: Mapping, executed: str | os.PathLike
     import papermill
 
     papermill.execute_notebook(str(notebook or SUBMISSION_NOTEBOOK), str(executed), parameters=dict(parameters),
-                               cwd=str(REPO), kernel_name="python3", progress_bar=progress)
+                               cwd=str(REPO), kernel_name="python3", progress_bar=progress,
+                               config=kernel_config())
+
+
+def kernel_config():
+    """The kernel's channels encrypted with CurveZMQ keys that jupyter_client makes for it (the
+    python3 kernelspec declares curve support): no plain-text TCP on this machine, and so no
+    ipykernel warning about it in the run's output. A pyzmq built without curve keeps plain TCP
+    (and the warning) rather than failing."""
+    import zmq
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport_encryption": "auto"}}) if zmq.has("curve") else Config()
 
 
 def notebook_parameters(notebook: str | os.PathLike) -> dict[str, object]:
