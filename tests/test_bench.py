@@ -27,6 +27,7 @@ def test_the_suites_hold_the_promised_tasks_with_their_outputs():
         assert all(p.output is not None for task in tasks.values() for p in task.test)
 
 
+@pytest.mark.slow
 def test_the_committed_real_small_suite_is_what_the_tool_chooses():
     # a change of rule or data shows here: it makes real-small-v2, never an edit of v1
     tool = runpy.run_path(str(REPO / "tools" / "make_real_small.py"))
@@ -34,6 +35,7 @@ def test_the_committed_real_small_suite_is_what_the_tool_chooses():
     assert committed["sources"] == tool["choose"](SHARED_DATA)
 
 
+@pytest.mark.slow
 def test_the_default_answer_length_holds_every_answer_of_the_suites(smollm_tokenizer):
     from arc24.data.formats import DEFAULT_FORMAT, get_format
 
@@ -54,6 +56,7 @@ def _bench(suite, out, model, capsys):
 
 
 @pytest.mark.parametrize("suite", ["one-rule-v1", "real-small-v1"])
+@pytest.mark.slow
 def test_bench_on_two_tasks_writes_consistent_results(suite, tmp_path, tiny_model_dir, capsys):
     out = tmp_path / "run"
     rc, printed = _bench(suite, out, tiny_model_dir, capsys)
@@ -80,6 +83,7 @@ def test_bench_on_two_tasks_writes_consistent_results(suite, tmp_path, tiny_mode
     assert summary["suite"] == suite and summary["score"] == result["score"] and summary["tasks"] == 2
 
 
+@pytest.mark.slow
 def test_the_same_command_again_redoes_no_task(tmp_path, tiny_model_dir, capsys):
     out = tmp_path / "run"
     assert _bench("one-rule-v1", out, tiny_model_dir, capsys)[0] == 0
@@ -109,6 +113,7 @@ def test_mistakes_end_with_one_line_and_exit_2_before_any_work(argv, message, tm
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_a_grid_runs_each_combination_once_and_sweeps_share_their_baseline(tmp_path, tiny_model_dir, capsys):
     out = tmp_path / "sweep"
     fixed = ["--tasks", "1", "--out", str(out), "--set", f"model={tiny_model_dir}", "--set", "ttft.steps=1",

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from data_paths import ARC1, CONCEPT
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,6 +25,7 @@ def test_help_lists_subcommands():
         assert name in res.stdout
 
 
+@pytest.mark.slow
 def test_check_data_on_the_real_sets():
     res = arc24("check-data", ARC1 / "arc-agi_training_challenges.json",
                 "--solutions", ARC1 / "arc-agi_training_solutions.json")
@@ -51,6 +54,7 @@ def test_check_data_reports_bad_input_with_exit_1(tmp_path):
     assert res.returncode == 1 and "line" in res.stdout and "column" in res.stdout
 
 
+@pytest.mark.slow
 def test_train_with_an_unknown_key_is_one_line(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("output_dir: x\nlearnig_rate: 1\n")
@@ -59,6 +63,7 @@ def test_train_with_an_unknown_key_is_one_line(tmp_path):
     assert "unknown key learnig_rate" in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.mark.slow
 def test_prompt_shows_the_chat_template(small_tasks_file):
     challenges, solutions = small_tasks_file
     res = arc24("prompt", challenges, "--solutions", solutions, "--augment")
@@ -66,6 +71,7 @@ def test_prompt_shows_the_chat_template(small_tasks_file):
     assert "<|im_start|>user" in res.stdout and "```grid shape:" in res.stdout
 
 
+@pytest.mark.slow
 def test_show_draws_a_png(tmp_path):
     out = tmp_path / "t.png"
     res = arc24("show", ARC1 / "arc-agi_evaluation_challenges.json", "--solutions",

@@ -27,6 +27,7 @@ def test_config_loads_and_its_data_is_there(config):
     assert len({s.name for s in specs}) == len(specs)
 
 
+@pytest.mark.slow
 def test_eval_tasks_are_not_trained_on(config):
     mix = DatasetMix(config.data.datasets)  # also: every dataset loads without a problem
     if not config.data.eval_datasets:

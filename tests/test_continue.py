@@ -48,6 +48,7 @@ def ids_of(tasks, n):
     return sorted(json.loads(tasks[0].read_text()))[:n]
 
 
+@pytest.mark.slow
 def test_the_same_command_continues_its_folder_and_other_settings_are_refused(tmp_path, small_tasks_file,
                                                                               tiny_model_dir, capsys):
     out = tmp_path / "run"
@@ -122,6 +123,7 @@ def _wait_for_second_task(proc: subprocess.Popen, log: Path, timeout: float = 18
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker processes through Linux's /proc")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.slow
 def test_ctrl_c_stops_the_workers_and_says_how_to_continue(signum, tmp_path, small_tasks_file, tiny_model_dir):
     out = tmp_path / "run"
     # one worker: the tasks run one after another, so the signal lands in the second
@@ -152,6 +154,7 @@ def test_ctrl_c_stops_the_workers_and_says_how_to_continue(signum, tmp_path, sma
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="waits on the worker processes through /proc")
+@pytest.mark.slow
 def test_kill_9_in_the_middle_of_a_task_then_the_same_command_finishes_the_run(tmp_path, small_tasks_file,
                                                                              tiny_model_dir):
     out = tmp_path / "run"
@@ -183,6 +186,7 @@ def test_kill_9_in_the_middle_of_a_task_then_the_same_command_finishes_the_run(t
     assert json.loads((out / "submission.json").read_text()) == json.loads((straight / "submission.json").read_text())
 
 
+@pytest.mark.slow
 def test_status_reads_a_run_from_its_folder_without_torch(tmp_path, small_tasks_file, tiny_model_dir):
     out = tmp_path / "run"
     assert main(solve_args(out, small_tasks_file, tiny_model_dir, ids_of(small_tasks_file, 2),

@@ -54,6 +54,7 @@ def test_a_missing_field_is_named(field):
         PromptContract.from_json(data, "where")
 
 
+@pytest.mark.slow
 def test_tokenizer_fingerprint_is_stable_and_sees_an_added_token(smollm_dir, smollm_tokenizer, tiny_model_dir):
     first = tokenizer_fingerprint(smollm_tokenizer)
     assert len(first) == 16 and int(first, 16) >= 0

@@ -176,12 +176,14 @@ def example_key(pair) -> tuple:
     return tuple((g.shape, g.tobytes()) for g in (pair.input, pair.output))
 
 
+@pytest.mark.slow
 def test_re_arc_check_data(capsys):
     # Its examples hold their outputs and none is a test pair until a sample draws one: examples are counted.
     assert check_data(REARC) == 0
     assert capsys.readouterr().out == "400 tasks, 16000 examples, 0 problems\n"
 
 
+@pytest.mark.slow
 def test_re_arc_is_read_as_example_pools(re_arc, train_tasks):
     assert set(re_arc) == set(train_tasks)  # generated from the ARC-AGI-1 training tasks
     pool = re_arc[GOOD_A]
@@ -312,6 +314,7 @@ def test_mix_with_re_arc(re_arc, train_tasks):
     assert DatasetMix.from_tasks([("arc", train_tasks, 1.0), ("re-arc", fewer, 1.0)]).fingerprint() != mix.fingerprint()
 
 
+@pytest.mark.slow
 def test_exclude_leaves_out_the_tasks_of_other_datasets(re_arc_copy):
     # ARC-AGI-2 training holds 391 ARC-AGI-1 training and 376 ARC-AGI-1 evaluation tasks under the same ids.
     assert len(DatasetMix([DatasetSpec(str(ARC2 / "training"))])) == 1000

@@ -231,6 +231,7 @@ def test_grammar_accepts_every_rendered_grid(name, grid):
 @pytest.mark.parametrize("name", sorted(FORMATS))
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
+@pytest.mark.slow
 def test_whatever_the_grammar_completes_parses(name, data):
     """A random walk through the grammar (as a model constrained by it would write) that stops at
     some complete state always gives a grid the parser accepts."""

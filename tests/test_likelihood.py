@@ -35,6 +35,7 @@ def tiny(tiny_model_dir):
     return load_model(tiny_model_dir, precision="fp32", device="cpu"), load_tokenizer(tiny_model_dir)
 
 
+@pytest.mark.slow
 def test_answers_on_a_shared_prompt_cache_equal_full_forward_passes(tiny):
     model, tokenizer = tiny
     task = flip_task()
@@ -49,6 +50,7 @@ def test_answers_on_a_shared_prompt_cache_equal_full_forward_passes(tiny):
     assert all(v < 0 for v in got)
 
 
+@pytest.mark.slow
 def test_score_candidates_one_score_per_view(tiny):
     model, tokenizer = tiny
     task = flip_task()
@@ -63,6 +65,7 @@ def test_score_candidates_one_score_per_view(tiny):
     assert scores[0][1] == pytest.approx(expected, abs=2e-3)
 
 
+@pytest.mark.slow
 def test_prompt_cache_kept_from_generation_scores_as_a_fresh_prompt(tiny):
     """Scoring on the cache generation kept (left-padded batch) equals scoring each prompt afresh,
     and keeping the cache does not change what is generated."""

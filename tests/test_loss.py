@@ -78,6 +78,7 @@ def assert_close(a, b, rtol=1e-5, atol=1e-6):
 
 @pytest.mark.parametrize("chunk_size", [1, 7, 16, 1024])
 @pytest.mark.parametrize("with_bias", [False, True])
+@pytest.mark.slow
 def test_chunked_equals_full_logits_loss_and_gradients(chunk_size, with_bias):
     torch.manual_seed(0)
     B, T, H, V = 2, 37, 16, 50  # 37 is prime: no chunk size divides the token count
@@ -190,6 +191,7 @@ def param_grads(model, loss):
 
 @pytest.mark.parametrize("chunk_size", [5, 64, 1024])
 @pytest.mark.parametrize("tied", [False, True])
+@pytest.mark.slow
 def test_model_loss_equals_hf_loss_and_gradients(chunk_size, tied):
     model = tiny_model(tie_word_embeddings=tied)
     ids, labels = prompt_answer_labels(1, 45, prompt_len=30, vocab=VOCAB)
@@ -250,6 +252,7 @@ def saved_tensor_sizes(fn):
     return sizes, loss
 
 
+@pytest.mark.slow
 def test_chunked_loss_saves_no_logits_for_backward():
     T, V, H, chunk = 4096, 32000, 64, 1024
     torch.manual_seed(0)

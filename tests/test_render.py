@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import numpy as np
+
+import pytest
 from data_paths import ARC1
 
 from arc24.data.task import Pair, Task, as_grid
@@ -89,6 +91,7 @@ def test_render_task_draws_the_arc_colours(tmp_path):
         assert rgb in pixels, colour
 
 
+@pytest.mark.slow
 def test_render_real_task_with_two_test_inputs(tmp_path):
     from arc24.data.tasks import load_tasks
 
@@ -97,6 +100,7 @@ def test_render_real_task_with_two_test_inputs(tmp_path):
     read_png(render_task(task, tmp_path / "real.png", [{"attempt_1": G1}, {"attempt_2": G2}]))
 
 
+@pytest.mark.slow
 def test_render_changed_picks_exactly_the_differing_tasks(tmp_path):
     tasks = {
         "both": make_task("both", [G1]),  # solved by both

@@ -66,6 +66,7 @@ def read_json(path: Path):
 # ---------------------------------------------------------------- a run without the model
 
 
+@pytest.mark.slow
 def test_the_programs_alone_load_no_model_and_solve_the_tasks(finished, tasks):
     out, summary = finished
     assert not Path(NO_MODEL).exists()
@@ -134,6 +135,7 @@ def answers(folder: Path) -> list:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the search processes through Linux's /proc")
+@pytest.mark.slow
 def test_kill_9_mid_search_then_the_same_command_keeps_every_finished_search(tmp_path, tasks, capsys):
     ids = list(tasks)[:5]
     out = tmp_path / "run"
@@ -211,6 +213,7 @@ def test_a_cut_off_last_line_is_dropped_but_a_bad_line_in_the_middle_is_an_error
         read_outcomes(path)
 
 
+@pytest.mark.slow
 def test_a_run_continued_after_a_cut_off_line_keeps_a_readable_programs_file(finished, tmp_path, tasks):
     """A kill while programs.jsonl's last line was written: the next run's lines must not be glued to it."""
     out = tmp_path / "run"
@@ -250,6 +253,7 @@ def test_other_program_settings_are_refused_before_any_work(finished, tmp_path):
 # ---------------------------------------------------------------- rescore and bench
 
 
+@pytest.mark.slow
 def test_rescore_reports_each_source_and_rule_and_search_programs_again_keeps_the_models_answers(finished, tmp_path,
                                                                                                 tasks):
     run = tmp_path / "run"
@@ -295,6 +299,7 @@ def test_rescore_reports_each_source_and_rule_and_search_programs_again_keeps_th
     assert rows["model-first"]["score"] == 1.0
 
 
+@pytest.mark.slow
 def test_bench_reports_programs_alone_the_model_alone_and_the_ensemble(tmp_path):
     out = tmp_path / "bench"
     assert main(["bench", "one-rule-v1", "--set", "solvers=programs", "--set", "programs.seconds=1", "--tasks", "3",

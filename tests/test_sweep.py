@@ -159,6 +159,7 @@ def test_a_parameter_cannot_be_both_swept_and_fixed():
     (["--grid", "ttft_steps=-1", "--set", "ttft_lora=new"],
      "arc24 sweep: run ttft_steps=-1: ttft_steps must be at least 0, got -1"),
 ])
+@pytest.mark.slow
 def test_the_command_names_the_bad_parameter_and_exits_2(tmp_path, args, message):
     res = arc24("sweep", "--out", tmp_path / "sweep", *args, timeout=120)
     assert res.returncode == 2, res.stderr
@@ -167,6 +168,7 @@ def test_the_command_names_the_bad_parameter_and_exits_2(tmp_path, args, message
     assert not (tmp_path / "sweep").exists()  # nothing started
 
 
+@pytest.mark.slow
 def test_bad_task_choices_name_the_file(tmp_path, small_tasks_file):
     challenges, solutions = small_tasks_file
     res = arc24("sweep", "--challenges", challenges, "--solutions", solutions, "--task-ids", "nope,nah",
@@ -280,6 +282,7 @@ def test_mean_loss_curve_averages_the_tasks_that_reached_each_step():
     assert mean_loss_curve([Health("c", "skipped")]) == []
 
 
+@pytest.mark.slow
 def test_compare_draws_the_tasks_that_changed(tmp_path, fake_notebook):
     config = fake_config(tmp_path, fake_notebook, {"x": [4, 8, 16]})
     a, b, c = plan_runs(config, ["t1"])

@@ -61,6 +61,7 @@ def cfg(tmp_path, tiny_model_dir, small_tasks_file):
     return make
 
 
+@pytest.mark.slow
 def test_resume_is_exact(cfg):
     straight = train(load_config(TrainConfig, cfg("straight")), progress=False)
     assert straight["end_step"] == 6
@@ -84,6 +85,7 @@ def test_resume_is_exact(cfg):
     assert json.loads((Path(second["output_dir"]) / "length_stats.json").read_text())["samples"] == 8
 
 
+@pytest.mark.slow
 def test_half_written_checkpoint_is_never_used(cfg):
     out = train(load_config(TrainConfig, cfg("crash")), progress=False, stop_at=2)["output_dir"]
     # what a run killed mid-save leaves behind
@@ -95,6 +97,7 @@ def test_half_written_checkpoint_is_never_used(cfg):
     assert not partial.exists()
 
 
+@pytest.mark.slow
 def test_keeps_last_k_checkpoints_each_with_the_prompt_contract(cfg, tiny_model_dir):
     out = Path(train(load_config(TrainConfig, cfg("keep", keep_checkpoints=2)), progress=False)["output_dir"])
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-4", "checkpoint-6"]
@@ -105,6 +108,7 @@ def test_keeps_last_k_checkpoints_each_with_the_prompt_contract(cfg, tiny_model_
         assert read_contract(folder) == expected, folder
 
 
+@pytest.mark.slow
 def test_continual_training_starts_from_the_adapter(cfg, tmp_path):
     first = train(load_config(TrainConfig, cfg("stage1", max_steps=2)), progress=False)
     start = adapter_weights(first["final"])
@@ -124,6 +128,7 @@ def test_continual_training_starts_from_the_adapter(cfg, tmp_path):
     assert any(not torch.equal(moved[n], start[n]) for n in start)
 
 
+@pytest.mark.slow
 def test_resume_with_other_settings_is_refused(cfg):
     train(load_config(TrainConfig, cfg("refuse", max_steps=1)), progress=False)
     changed = load_config(TrainConfig, cfg("refuse", max_steps=2), ["learning_rate=0.5"])
@@ -147,6 +152,7 @@ def run_cli(*args, env_extra=None, timeout=600):
                           env=env, timeout=timeout, cwd=REPO)
 
 
+@pytest.mark.slow
 def test_out_of_memory_is_a_clear_error_and_keeps_the_checkpoint(cfg):
     path = cfg("oom", max_steps=4)
     ok = run_cli("train", str(path), "--set", "max_steps=2")  # fine: 2 steps, checkpoint-2
@@ -169,6 +175,7 @@ def test_out_of_memory_is_a_clear_error_and_keeps_the_checkpoint(cfg):
     assert again.returncode == 0 and "resuming from checkpoint-2" in again.stdout
 
 
+@pytest.mark.slow
 def test_two_processes_match_one(cfg, tmp_path):
     single = train(load_config(TrainConfig, cfg("single", max_steps=2, save_steps=2)), progress=False)
     path = cfg("ddp", max_steps=2, save_steps=2)
@@ -184,6 +191,7 @@ def test_two_processes_match_one(cfg, tmp_path):
         assert b[step] == pytest.approx(a[step], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_ctrl_c_then_start_again_continues_the_curve(cfg):
     import signal
     import time

@@ -126,14 +126,14 @@ def test_every_vllm_call_of_the_backend_is_in_the_contract():
     tree = ast.parse(Path(vllm_backend.__file__).read_text(encoding="utf-8"))
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "VLLMBackend")
     names = {"vllm.LLM": "LLM", "self._SamplingParams": "SamplingParams", "self._LoRARequest": "LoRARequest",
-             "self._BeamSearchParams": "BeamSearchParams", "StructuredOutputsParams": "StructuredOutputsParams",
+             "self._BeamSearchParams": "BeamSearchParams", "self._StructuredOutputsParams": "StructuredOutputsParams",
              **{f"self.llm.{m}": f"LLM.{m}" for m in ("generate", "beam_search", "get_tokenizer", "sleep", "wake_up")}}
     seen = {}
     for node in ast.walk(cls):
         if isinstance(node, ast.Call):
             target = ast.unparse(node.func)
             if target.startswith(("vllm.", "self.llm.", "self._SamplingParams", "self._LoRARequest",
-                                  "self._BeamSearchParams", "StructuredOutputsParams")):
+                                  "self._BeamSearchParams", "self._StructuredOutputsParams")):
                 assert target in names, f"VLLMBackend calls {target}, which the contract does not check"
                 seen.setdefault(names[target], []).append(node)
     assert set(seen) == set(vllm_calls())

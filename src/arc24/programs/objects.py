@@ -522,6 +522,8 @@ def _properties(objs: list[Obj]) -> dict[str, list]:
         "unique_shape": [shape_counts[k] == 1 for k in shapes],
         "height": [o.bbox[2] - o.bbox[0] for o in objs],
         "width": [o.bbox[3] - o.bbox[1] for o in objs],
+        # of an object of several colours: how many of its cells are not its main colour (its specks)
+        "n_minor": [int((o.values != o.colour).sum()) for o in objs],
     }
 
 

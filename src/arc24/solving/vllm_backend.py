@@ -131,6 +131,10 @@ def vllm_engine_kwargs(model_path, *, tensor_parallel_size: int = 1, max_model_l
         # Sleep mode puts the engine's weights and KV cache in vLLM's own allocator, so sleep()
         # can hand that memory back while the task is fine-tuned (see VLLMBackend).
         enable_sleep_mode=sleep_mode,
+        # Grids decoded under a regular expression (VLLMBackend.constrain) by a named backend: the
+        # beam search cannot resolve the default "auto" (0.30.0: "Unsupported structured output
+        # backend: auto"), and xgrammar compiles the format's regex on both releases.
+        structured_outputs_config={"backend": "xgrammar"},
     )
 
 
@@ -306,9 +310,15 @@ class VLLMBackend(Backend):
         self.end_ids = end_token_ids(self.tokenizer)
         self._SamplingParams = vllm.SamplingParams
         self._BeamSearchParams = BeamSearchParams
-        self.constraint = None if grid_regex is None else StructuredOutputsParams(**vllm_constraint_kwargs(grid_regex))
+        self._StructuredOutputsParams = StructuredOutputsParams
+        self.constrain(grid_regex)
         if self.sleep_mode:
             self.llm.sleep(level=1)
+
+    def constrain(self, grid_regex: str | None) -> None:
+        """Decode the next answers under GRID_REGEX (GridFormat.regex; None: free)."""
+        self.constraint = (None if grid_regex is None
+                           else self._StructuredOutputsParams(**vllm_constraint_kwargs(grid_regex)))
 
     def set_adapter(self, lora_path: str | os.PathLike | None) -> None:
         """Serve the next prompts with this LoRA adapter folder (None: the model alone).
