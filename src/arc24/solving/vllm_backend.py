@@ -273,8 +273,10 @@ class VLLMBackend(Backend):
         reason = vllm_unavailable_reason()
         if reason:
             raise RuntimeError(f"cannot use the vLLM backend: {reason}")
-        # Read by vLLM when the engine starts; a person's own setting wins.
+        # Read by vLLM when the engine starts; a person's own setting wins. Its INFO lines (the whole
+        # engine config, per engine and worker) would bury the run's own.
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
         import torch
         import vllm
         from vllm.lora.request import LoRARequest
