@@ -185,3 +185,32 @@ def test_kill_9_with_the_engine_in_a_worker_then_the_same_command_finishes_the_r
     assert json.loads((out / "submission.json").read_text()) == json.loads((straight / "submission.json").read_text())
     summary = json.loads((out / "summary.json").read_text())
     assert summary["backend"] == "vllm" and "no sleep mode" in summary["engine"]
+
+
+def test_ctrl_c_with_the_engine_in_a_worker_stops_it_and_the_same_command_continues(tmp_path, small_tasks_file,
+                                                                                    tiny_vllm_model_dir):
+    import signal
+
+    from test_continue import _alive, _children, _start, _wait_for_second_task, ids_of, rows
+
+    out = tmp_path / "run"
+    ids = ids_of(small_tasks_file, 3)  # the progress line the wait reads counts 3 tasks
+    # enough steps that the signal lands while the second task is fine-tuned
+    args = _solve_args(out, small_tasks_file, tiny_vllm_model_dir, ids, "workers=1", "ttft.steps=30")
+    log = tmp_path / "stderr.log"
+    proc = _start(args, log)
+    try:
+        _wait_for_second_task(proc, log)
+        workers = _children(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 130, log.read_text()[-3000:]
+    time.sleep(1)
+    assert workers and not [w for w in workers if _alive(w)], "a worker holding a vLLM engine outlived Ctrl-C"
+    assert len(rows(out)) == 1
+    done = subprocess.run([sys.executable, "-m", "arc24.cli", *args], capture_output=True, text=True)
+    assert done.returncode == 0 and "kept 1 finished task" in done.stdout, done.stderr[-3000:]
+    assert sorted(rows(out)) == ids
