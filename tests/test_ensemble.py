@@ -200,3 +200,10 @@ def test_the_programs_alone_need_no_adapter():
     for solvers in ("both", "model"):
         with pytest.raises(ConfigError, match="ttft.lora=continue needs a trained adapter"):
             SolveConfig(solvers=solvers).check()
+
+
+def test_the_vote_margin_is_the_models_whatever_the_programs_rank():
+    # M1 has 3 votes, M2 2: a margin of 1, though a program's answer (one "vote") ranks first.
+    for ensemble in ENSEMBLES:
+        assert vote(PROGRAMS + model_votes(), ensemble=ensemble).margin == 1
+    assert vote(PROGRAMS, ensemble="first-each").margin == 0  # no model answer: no margin

@@ -107,11 +107,13 @@ class VoteResult:
 
     @property
     def margin(self) -> int:
-        """Votes of the first candidate minus those of the second (0 when there is none)."""
-        if not self.ranking:
+        """Votes of the model's first candidate minus those of its second (0 when it has none).
+        The programs' answers are left out: their one "vote" says nothing of the model's confidence."""
+        model = [c for c in self.ranking if c.source == "model"]
+        if not model:
             return 0
-        second = self.ranking[1].votes if len(self.ranking) > 1 else 0
-        return self.ranking[0].votes - second
+        second = model[1].votes if len(model) > 1 else 0
+        return model[0].votes - second
 
 
 def ensemble_ranking(programs: list[Candidate], model: list[Candidate], ensemble: str) -> list[Candidate]:
