@@ -273,10 +273,11 @@ class VLLMBackend(Backend):
         reason = vllm_unavailable_reason()
         if reason:
             raise RuntimeError(f"cannot use the vLLM backend: {reason}")
-        # Read by vLLM when the engine starts; a person's own setting wins. Its INFO lines (the whole
-        # engine config, per engine and worker) would bury the run's own.
+        # Read by vLLM when the engine starts; a person's own setting wins. Its INFO and WARNING lines
+        # (the whole engine config; on a CPU, advice on preloading tcmalloc and on triton), printed
+        # to stdout per engine and worker, would bury the run's own; VLLM_LOGGING_LEVEL=INFO shows them.
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
         import torch
         import vllm
         from vllm.lora.request import LoRARequest
