@@ -254,18 +254,8 @@ def main():
     args = parse_args()
     if args.backends:
         return compare_backends(args)
-    load = os.getloadavg()[0]  # before we add ours: other work on a shared machine skews the timings
-    # One thread by default on CPU: on a small shared machine, OpenMP threads competing with other
-    # processes spin-wait for each other and run many times slower than one thread.
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    data = Path(args.data)
-    tasks = load_tasks(data / "arc-agi_evaluation_challenges.json", data / "arc-agi_evaluation_solutions.json")
-    chosen = ([tasks[t] for t in args.task_ids.split(",")] if args.task_ids
-              else pick_tasks(tasks, args.tasks, args.select))
+    load, device, chosen, prompt = set_up(args)
     settings = TTFTSettings(steps=args.steps, lora="new", lora_rank=args.lora_rank)
-    prompt = Prompt(DEFAULT_TEMPLATE, DEFAULT_FORMAT, args.max_seq_len, "the defaults")
     precisions, skipped = chosen_precisions(args.precision, device)
     runs = {}
     for precision in precisions:
@@ -294,6 +284,22 @@ def main():
     if len(runs) == 2:
         report["bf16_speedup"] = round(runs["fp32"]["mean"]["task_seconds"] / runs["bf16"]["mean"]["task_seconds"], 2)
     print(json.dumps(report, indent=1))
+
+
+def set_up(args) -> tuple[float, torch.device, list, Prompt]:
+    """The load average before we add ours (other work on a shared machine skews the timings), the
+    device, the chosen tasks and the default prompt."""
+    load = os.getloadavg()[0]
+    # One thread by default on CPU: on a small shared machine, OpenMP threads competing with other
+    # processes spin-wait for each other and run many times slower than one thread.
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = Path(args.data)
+    tasks = load_tasks(data / "arc-agi_evaluation_challenges.json", data / "arc-agi_evaluation_solutions.json")
+    chosen = ([tasks[t] for t in args.task_ids.split(",")] if args.task_ids
+              else pick_tasks(tasks, args.tasks, args.select))
+    return load, torch.device(args.device), chosen, Prompt(DEFAULT_TEMPLATE, DEFAULT_FORMAT, args.max_seq_len,
+                                                           "the defaults")
 
 
 def chosen_precisions(asked: str, device: torch.device) -> tuple[list[str], str]:
@@ -340,16 +346,8 @@ def timed_predictions(backend, requests, tokenizer, prompt: Prompt, max_new: int
 def compare_backends(args) -> None:
     from arc24.solving.vllm_backend import VLLMBackend, engine_note
 
-    load = os.getloadavg()[0]
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    data = Path(args.data)
-    tasks = load_tasks(data / "arc-agi_evaluation_challenges.json", data / "arc-agi_evaluation_solutions.json")
-    chosen = ([tasks[t] for t in args.task_ids.split(",")] if args.task_ids
-              else pick_tasks(tasks, args.tasks, args.select))
+    load, device, chosen, prompt = set_up(args)
     views_list = [int(v) for v in args.views_list.split(",")]
-    prompt = Prompt(DEFAULT_TEMPLATE, DEFAULT_FORMAT, args.max_seq_len, "the defaults")
     precision = resolve_precision(args.precision if args.precision != "both" else "auto", device)
     with tempfile.TemporaryDirectory(prefix="arc24-bench-backends-") as work:
         model, tokenizer, model_name, _ = build_model(args.mode, device, work, precision)
