@@ -29,7 +29,8 @@ TransformersBackend on the PEFT model and by VLLMBackend serving the saved adapt
 constrained to grids (transformers: GridConstraint, the format's grammar; vLLM: the format's
 regular expression with xgrammar), at each of `--views-list` (default 8,96). Reported per
 backend and decoding: seconds, seconds per task, generated tokens/s, answers that parse, and how
-many free answers are the same text on both backends. vLLM's engine start is reported apart.
+many free answers are the same text on both backends; and vLLM without the adapter (what serving
+a LoRA costs). vLLM's engine start is reported apart; each row also goes to stderr when done.
 
     python tools/bench_solve.py --backends [--views-list 8,96] [--tasks 1]
 
@@ -379,8 +380,13 @@ def compare_backends(args) -> None:
                 for name, regex in (("vllm", None), ("vllm-constrained", get_format(prompt.grid_format).regex())):
                     engine.constrain(regex)
                     texts[name], row[name] = timed_predictions(engine, requests, tokenizer, prompt, max_new, device)
+                engine.set_adapter(None)  # what serving the adapter costs: the base model's answers
+                engine.constrain(None)
+                _, row["vllm-without-adapter"] = timed_predictions(engine, requests, tokenizer, prompt, max_new, device)
+                engine.set_adapter(adapter)
                 row["same_free_text"] = sum(a.text == b.text for a, b in zip(texts["transformers"], texts["vllm"]))
                 rows.append(row)
+                print(json.dumps(row), file=sys.stderr, flush=True)  # a row at a time: a long run shows its way
             tuner.reset()
     print(json.dumps({
         "benchmark": "prediction phase, transformers against vLLM (new LoRA per task, as solve)",
