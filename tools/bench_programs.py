@@ -48,13 +48,15 @@ def _solve(args):
     from arc24.programs.search import SearchBudget, search
 
     result = search(task, SearchBudget(seconds=seconds, max_depth=max_depth))
-    right = []
+    right, first_right = [], []
     for i, pair in enumerate(task.test):
         answers = [s.answers[i] for s in result.attempts(i)]
-        right.append(any(a.shape == pair.output.shape and np.array_equal(a, pair.output) for a in answers))
+        hits = [a.shape == pair.output.shape and np.array_equal(a, pair.output) for a in answers]
+        right.append(any(hits))
+        first_right.append(bool(hits) and hits[0])
     best = result.best
     return {"task": task.id, "status": result.status, "seconds": round(result.seconds, 3), "states": result.states,
-            "depth": result.depth, "fits": bool(result.solutions), "right": right, "program": best.program if best else None,
+            "depth": result.depth, "fits": bool(result.solutions), "right": right, "first_right": first_right, "program": best.program if best else None,
             "primitives": [s for s in (best.primitives if best else [])]}
 
 
@@ -67,7 +69,9 @@ def bench(name: str, data: Path, seconds: float, workers: int, limit: int, max_d
     solved = [r for r in rows if all(r["right"])]
     wrong_fit = [r for r in rows if r["fits"] and not any(r["right"])]
     used = Counter(p for r in solved for p in set(r["primitives"]))
-    return {"corpus": name, "tasks": len(rows), "solved": len(solved),
+    # The ensemble's default rule (first-each) takes the programs' first answer whatever the model says.
+    first = [r for r in rows if all(r["first_right"])]
+    return {"corpus": name, "tasks": len(rows), "solved": len(solved), "solved_by_the_first_answer": len(first),
             "score": round(sum(sum(r["right"]) / len(r["right"]) for r in rows) / max(len(rows), 1), 4),
             "fitted_but_wrong": len(wrong_fit),
             "seconds_per_task": round(sum(r["seconds"] for r in rows) / max(len(rows), 1), 2),
