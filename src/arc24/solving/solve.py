@@ -90,10 +90,11 @@ def decoding_description(config: SolveConfig, backend_name: str) -> str:
     if backend_name == "vllm":
         from arc24.solving.vllm_backend import VLLMFeatures, installed_vllm
 
+        version = installed_vllm()[1]
         if not config.constrained_decoding:
             grids = "free"
-        elif config.search_min_prob and not VLLMFeatures(installed_vllm()[1], on_gpu=True).constrained_beam_search:
-            grids = f"free (this vLLM's beam search cannot be constrained: {installed_vllm()[1]})"
+        elif config.search_min_prob and not VLLMFeatures(version, on_gpu=True).constrained_beam_search:
+            grids = f"free (this vLLM's beam search cannot be constrained: {version})"
         else:
             grids = "constrained to the format's regular expression (rows of one width)"
         how = f"beam search of width {MAX_ANSWERS}, answers at least {config.search_min_prob} likely" \
