@@ -3,6 +3,7 @@
 - `picked_colour`: the output is a fixed grid whose varying cells take one colour picked from the input:
   its most or least frequent colour (background left out, or not), or the colour of the object a property picks
   (the largest or smallest value, or the one value no other object shares: size, holes, shape, ...).
+  Every rule that fits the pairs is kept, in order: on a new grid the first that picks one colour answers.
 - `count_cells`: the output is a fixed-size grid filled in reading order (by rows or by columns) with a
   run of cells for each of a fixed list of colours, as many as the input has of that colour's objects,
   objects of more than one cell, or cells; background after the runs.
