@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from arc24.cli import main
+from processes import HAS_PROC, alive, children, wait_until_gone
 
 # The model alone: these tests are about continuing its work (test_solve_programs.py continues the programs')
 STEPS = ["ttft.lora=new", "ttft.learning_rate=1e-3", "n_views=2", "max_new_tokens=8", "batch_size=2",
@@ -85,25 +86,6 @@ def test_the_same_command_continues_its_folder_and_other_settings_are_refused(tm
     assert json.loads((out / "summary.json").read_text())["kept"] == 0
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
-    except OSError:
-        return False
-
-
 def _start(args, log: Path) -> subprocess.Popen:
     # A background test run passes SIGINT on ignored: the child gets Ctrl-C's default back.
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
@@ -121,7 +103,7 @@ def _wait_for_second_task(proc: subprocess.Popen, log: Path, timeout: float = 18
         time.sleep(0.05)
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker processes through Linux's /proc")
+@pytest.mark.skipif(not HAS_PROC, reason="finds the worker processes through Linux's /proc")
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 @pytest.mark.slow
 def test_ctrl_c_stops_the_workers_and_says_how_to_continue(signum, tmp_path, small_tasks_file, tiny_model_dir):
@@ -132,7 +114,7 @@ def test_ctrl_c_stops_the_workers_and_says_how_to_continue(signum, tmp_path, sma
     proc = _start(args, log)
     try:
         _wait_for_second_task(proc, log)
-        workers = _children(proc.pid)
+        workers = children(proc.pid)
         assert workers
         sent = time.monotonic()
         proc.send_signal(signum)  # SIGTERM: `kill`, a job scheduler, a stopped Kaggle session
@@ -149,11 +131,11 @@ def test_ctrl_c_stops_the_workers_and_says_how_to_continue(signum, tmp_path, sma
     assert "fine-tuning step" in err  # the worker's progress reached the bar
     assert "Traceback" not in err and "leaked" not in err and "Warning: resource_tracker" not in err
     time.sleep(1)
-    assert not [w for w in workers if _alive(w)], "a worker outlived its supervisor's Ctrl-C"
+    assert not [w for w in workers if alive(w)], "a worker outlived its supervisor's Ctrl-C"
     assert len(rows(out)) == 1
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="waits on the worker processes through /proc")
+@pytest.mark.skipif(not HAS_PROC, reason="waits on the worker processes through /proc")
 @pytest.mark.slow
 def test_kill_9_in_the_middle_of_a_task_then_the_same_command_finishes_the_run(tmp_path, small_tasks_file,
                                                                              tiny_model_dir):
@@ -163,14 +145,11 @@ def test_kill_9_in_the_middle_of_a_task_then_the_same_command_finishes_the_run(t
     proc = _start(args, tmp_path / "first.log")
     try:
         _wait_for_second_task(proc, tmp_path / "first.log")
-        workers = _children(proc.pid)
+        workers = children(proc.pid)
     finally:
         proc.kill()  # SIGKILL: no cleanup runs, as when a machine or a kernel dies
         proc.wait()
-    deadline = time.monotonic() + 30
-    while any(_alive(w) for w in workers):
-        assert time.monotonic() < deadline, "the workers outlived their killed supervisor"
-        time.sleep(0.5)
+    wait_until_gone(workers, 30, "the workers outlived their killed supervisor")
     before = rows(out)
     assert len(before) == 1
 

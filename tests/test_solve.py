@@ -9,6 +9,7 @@ import pytest
 from arc24.solving.config import SolveConfig, TTFTSettings
 from arc24.solving.solve import solve
 from arc24.solving.submission import validate_submission
+from processes import HAS_PROC, children, wait_until_gone
 
 
 def config(tmp_path, tasks, model, **kw):
@@ -172,19 +173,7 @@ def test_a_run_past_its_deadline_still_accounts_for_every_task(tmp_path, small_t
     assert validate_submission(tmp_path / "submission.json", tmp_path / "challenges.json") == []
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the worker process through Linux's /proc")
+@pytest.mark.skipif(not HAS_PROC, reason="finds the worker process through Linux's /proc")
 @pytest.mark.slow
 def test_a_worker_ends_when_its_supervisor_is_killed(tmp_path, tiny_model_dir):
     # A supervisor killed outright (SIGKILL: no cleanup runs) must not leave a busy worker behind.
@@ -202,19 +191,15 @@ def test_a_worker_ends_when_its_supervisor_is_killed(tmp_path, tiny_model_dir):
                                    str(tiny_model_dir)])
     try:
         deadline = time.monotonic() + 120
-        while not (tmp_path / "run" / "submission.json").exists() or not _children(supervisor.pid):
+        while not (tmp_path / "run" / "submission.json").exists() or not children(supervisor.pid):
             assert time.monotonic() < deadline and supervisor.poll() is None, "the run did not start"
             time.sleep(0.5)
         time.sleep(15)  # the worker is loaded and fine-tuning (it would notice a closed pipe before)
-        workers = _children(supervisor.pid)
+        workers = children(supervisor.pid)
     finally:
         supervisor.kill()
         supervisor.wait()
-    deadline = time.monotonic() + 30
-    while any(Path(f"/proc/{w}").exists() and "Z" not in Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1][:3]
-              for w in workers):
-        assert time.monotonic() < deadline, f"worker(s) {workers} still running 30 s after the supervisor was killed"
-        time.sleep(0.5)
+    wait_until_gone(workers, 30, f"worker(s) {workers} still running 30 s after the supervisor was killed")
     assert (tmp_path / "run" / "submission.json").exists()  # valid from the very start
 
 

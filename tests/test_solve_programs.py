@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_continue import _alive, _children, files
+from processes import HAS_PROC, children, wait_until_gone
+from test_continue import files
 
 import arc24
 from arc24.cli import main
@@ -134,7 +135,7 @@ def answers(folder: Path) -> list:
                   for p in read_predictions(folder / "predictions.jsonl"))
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the search processes through Linux's /proc")
+@pytest.mark.skipif(not HAS_PROC, reason="finds the search processes through Linux's /proc")
 @pytest.mark.slow
 def test_kill_9_mid_search_then_the_same_command_keeps_every_finished_search(tmp_path, tasks, capsys):
     ids = list(tasks)[:5]
@@ -148,14 +149,11 @@ def test_kill_9_mid_search_then_the_same_command_keeps_every_finished_search(tmp
         while not (programs_file.exists() and programs_file.read_text().count("\n") >= 1):
             assert supervisor.poll() is None and time.monotonic() < deadline, (tmp_path / "first.log").read_text()
             time.sleep(0.02)
-        searchers = _children(supervisor.pid)
+        searchers = children(supervisor.pid)
         os.kill(supervisor.pid, signal.SIGKILL)  # the supervisor alone: its search process must notice
         supervisor.wait()
         assert searchers, "no search process"
-        deadline = time.monotonic() + 10
-        while any(_alive(p) for p in searchers):
-            assert time.monotonic() < deadline, "a search process outlived its killed supervisor by 10 s"
-            time.sleep(0.2)
+        wait_until_gone(searchers, 10, "a search process outlived its killed supervisor by 10 s")
     finally:
         try:
             os.killpg(supervisor.pid, signal.SIGKILL)  # whatever is left of the group

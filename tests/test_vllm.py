@@ -161,7 +161,8 @@ def _solve_args(out: Path, tasks, model, ids, *sets):
 
 def test_kill_9_with_the_engine_in_a_worker_then_the_same_command_finishes_the_run(tmp_path, small_tasks_file,
                                                                                  tiny_vllm_model_dir):
-    from test_continue import _alive, _children, _start, _wait_for_second_task, ids_of, predictions, rows
+    from processes import children, wait_until_gone
+    from test_continue import _start, _wait_for_second_task, ids_of, predictions, rows
 
     from arc24.cli import main
 
@@ -171,15 +172,13 @@ def test_kill_9_with_the_engine_in_a_worker_then_the_same_command_finishes_the_r
     proc = _start(args, tmp_path / "first.log")
     try:
         _wait_for_second_task(proc, tmp_path / "first.log")
-        workers = _children(proc.pid)
+        workers = children(proc.pid)
         assert workers
     finally:
         proc.kill()
         proc.wait()
-    deadline = time.monotonic() + 30
-    while any(_alive(w) for w in workers):  # the worker, and with it the engine's memory, is gone
-        assert time.monotonic() < deadline, "a worker holding a vLLM engine outlived its killed supervisor"
-        time.sleep(0.5)
+    # the worker, and with it the engine's memory, is gone
+    wait_until_gone(workers, 30, "a worker holding a vLLM engine outlived its killed supervisor")
     before = rows(out)
     assert len(before) == 1
 
@@ -203,7 +202,8 @@ def test_ctrl_c_with_the_engine_in_a_worker_stops_it_and_the_same_command_contin
                                                                                     tiny_vllm_model_dir):
     import signal
 
-    from test_continue import _alive, _children, _start, _wait_for_second_task, ids_of, rows
+    from processes import alive, children
+    from test_continue import _start, _wait_for_second_task, ids_of, rows
 
     out = tmp_path / "run"
     ids = ids_of(small_tasks_file, 3)  # the progress line the wait reads counts 3 tasks
@@ -213,7 +213,7 @@ def test_ctrl_c_with_the_engine_in_a_worker_stops_it_and_the_same_command_contin
     proc = _start(args, log)
     try:
         _wait_for_second_task(proc, log)
-        workers = _children(proc.pid)
+        workers = children(proc.pid)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
     finally:
@@ -221,7 +221,7 @@ def test_ctrl_c_with_the_engine_in_a_worker_stops_it_and_the_same_command_contin
         proc.wait()
     assert proc.returncode == 130, log.read_text()[-3000:]
     time.sleep(1)
-    assert workers and not [w for w in workers if _alive(w)], "a worker holding a vLLM engine outlived Ctrl-C"
+    assert workers and not [w for w in workers if alive(w)], "a worker holding a vLLM engine outlived Ctrl-C"
     assert len(rows(out)) == 1
     done = subprocess.run([sys.executable, "-m", "arc24.cli", *args], capture_output=True, text=True)
     assert done.returncode == 0 and "kept 1 finished task" in done.stdout, done.stderr[-3000:]
