@@ -114,6 +114,22 @@ CASES = [
 ]
 
 
+def test_every_module_of_the_dsl_reaches_the_search():
+    """A module of arc24.programs with PRIMITIVES or LEARNERS gives them all to vocabulary(), each name once."""
+    import importlib
+    import pkgutil
+
+    import arc24.programs
+    from arc24.programs.search import vocabulary
+
+    primitives, learners = vocabulary()
+    for info in pkgutil.iter_modules(arc24.programs.__path__):
+        module = importlib.import_module(f"arc24.programs.{info.name}")
+        for listed, used in ((getattr(module, "PRIMITIVES", []), primitives), (getattr(module, "LEARNERS", []), learners)):
+            assert all(any(item is u for u in used) for item in listed), info.name
+    assert len({p.name for p in primitives}) == len(primitives) and len({r.name for r in learners}) == len(learners)
+
+
 def test_the_table_covers_every_primitive():
     assert {name for name, *_ in CASES} == set(PRIM)
     assert len(PRIM) == len(G.PRIMITIVES)  # names are unique
