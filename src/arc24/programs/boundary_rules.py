@@ -22,9 +22,8 @@ from arc24.programs.concept_rules import _colour_groups
 from arc24.programs.dsl import Fitted, Grid, Learner
 from arc24.programs.object_rules import _crop, _reproduces, _slide
 from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
-from arc24.programs.objects import Obj, _task_bg, objects
+from arc24.programs.objects import MAX_OBJECTS, Obj, _task_bg, objects
 
-MAX_OBJECTS = 30  # more and the grid is noise, not a few shapes to place
 _MODES = ("4", "8", "8m", "colour")
 
 

@@ -22,9 +22,7 @@ import numpy as np
 from arc24.programs.dsl import Fitted, Grid, Learner
 from arc24.programs.object_rules import _reproduces
 from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
-from arc24.programs.objects import Obj, _task_bg, objects
-
-MAX_OBJECTS = 30  # more and the grid is noise, not a few shapes to move
+from arc24.programs.objects import MAX_OBJECTS, Obj, _task_bg, objects
 
 # ---------------------------------------------------------------- centres
 

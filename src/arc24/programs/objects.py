@@ -101,6 +101,11 @@ def _padded(g: Grid) -> tuple[list, int]:
     return padded.ravel().tolist(), g.shape[1] + 2
 
 
+# A rule over a grid's objects (a table by their properties, a place, an order) declines beyond this many:
+# such a grid is noise, not a few shapes, and its objects cost more and mislead more than they tell.
+MAX_OBJECTS = 30
+
+
 def objects(g: Grid, mode: str, bg: int) -> list[Obj]:
     """The grid's objects in MODE (see MODES), background BG left out, in reading order of their first cell."""
     flat, width = _padded(g)

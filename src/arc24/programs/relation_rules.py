@@ -21,9 +21,7 @@ import numpy as np
 from arc24.programs.dsl import Fitted, Grid, Learner
 from arc24.programs.object_rules import _holes, _reproduces
 from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
-from arc24.programs.objects import Obj, _reach_edge, _task_bg, objects
-
-MAX_OBJECTS = 40  # more and the grid is noise: a table of places would be a guess
+from arc24.programs.objects import MAX_OBJECTS, Obj, _reach_edge, _task_bg, objects
 
 # ---------------------------------------------------------------- objects acted on by their place
 

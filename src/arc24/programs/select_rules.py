@@ -22,10 +22,8 @@ import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner
 from arc24.programs.object_rules import _ORDERED, _all_properties, _pick, _reproduces
-from arc24.programs.objects import _task_bg, objects
+from arc24.programs.objects import MAX_OBJECTS, _task_bg, objects
 from arc24.programs.parts import bands, separator_colour
-
-MAX_OBJECTS = 30  # more and the grid is noise: its objects' properties cost more, and mislead more, than they tell
 
 
 def _smaller(grids: list[Grid], outputs: list[Grid]) -> bool:
