@@ -94,11 +94,12 @@ class _Node:
 
 def vocabulary() -> tuple[list[Primitive], list[Learner]]:
     """Every primitive and learner the search uses, in the order it tries them."""
-    from arc24.programs import (boundary_rules, concept_rules, grids, learners, local_rules, more_rules, object_rules,
-                                objects, paint_rules, parts, patterns, relation_rules, repair_rules, select_rules)
+    from arc24.programs import (boundary_rules, concept_rules, grid_rules, grids, learners, local_rules, more_rules,
+                                object_rules, objects, paint_rules, parts, patterns, relation_rules, repair_rules,
+                                select_rules)
 
     modules = (grids, parts, objects, patterns, learners, local_rules, object_rules, more_rules, paint_rules, select_rules,
-               concept_rules, relation_rules, repair_rules, boundary_rules)
+               concept_rules, relation_rules, repair_rules, boundary_rules, grid_rules)
     return [p for m in modules for p in m.PRIMITIVES], [rule for m in modules for rule in m.LEARNERS]
 
 
