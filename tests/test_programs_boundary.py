@@ -1,23 +1,7 @@
 """Boundary rules (programs/boundary_rules.py): each learner on small hand-made pairs, a new input, and a case it declines."""
 
-import numpy as np
-
 from arc24.programs import boundary_rules as B
-from arc24.programs.search import vocabulary
-
-
-def G(rows):
-    return np.array(rows, dtype=np.int8)
-
-
-def fits(learner, pairs):
-    return learner([G(a) for a, _ in pairs], [G(b) for _, b in pairs])
-
-
-def test_learners_are_in_the_vocabulary():
-    """Every learner here reaches the search."""
-    names = {rule.name for rule in vocabulary()[1]}
-    assert {"move_to_boundary", "object_by_rank", "count_bar", "centre_object"} <= names
+from learner_cases import G, fits
 
 
 # ---------------------------------------------------------------- objects moved to an edge or a wall

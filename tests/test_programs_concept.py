@@ -3,14 +3,7 @@
 import numpy as np
 
 from arc24.programs import concept_rules as C
-
-
-def G(rows):
-    return np.array(rows, dtype=np.int8)
-
-
-def fits(learner, pairs):
-    return learner([G(a) for a, _ in pairs], [G(b) for _, b in pairs])
+from learner_cases import G, fits
 
 
 def _frame(h, w, at, c, shape):

@@ -1,22 +1,7 @@
 """Grid rules (programs/grid_rules.py): each learner on small hand-made pairs, a new input, and a case it declines."""
 
-import numpy as np
-
 from arc24.programs import grid_rules as R
-
-
-def G(rows):
-    return np.array(rows, dtype=np.int8)
-
-
-def fits(learner, pairs):
-    return learner([G(a) for a, _ in pairs], [G(b) for _, b in pairs])
-
-
-def test_learners_are_listed():
-    """The module offers its three learners, none of them on every state."""
-    assert [rule.name for rule in R.LEARNERS] == ["legend_recolour", "mirror_across_line", "continue_sequence"]
-    assert not any(rule.on_every_state for rule in R.LEARNERS)
+from learner_cases import G, fits
 
 
 # ---------------------------------------------------------------- colours swapped by a key in the grid

@@ -3,21 +3,7 @@
 import numpy as np
 
 from arc24.programs import paint_rules as P
-from arc24.programs.search import vocabulary
-
-
-def G(rows):
-    return np.array(rows, dtype=np.int8)
-
-
-def fits(learner, pairs):
-    return learner([G(a) for a, _ in pairs], [G(b) for _, b in pairs])
-
-
-def test_learners_are_in_the_vocabulary():
-    """Every learner here reaches the search."""
-    names = {rule.name for rule in vocabulary()[1]}
-    assert {"stamp_template", "fill_holes", "connect_objects"} <= names
+from learner_cases import G, fits
 
 
 # ---------------------------------------------------------------- a template stamped on markers

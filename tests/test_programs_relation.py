@@ -1,16 +1,7 @@
 """Relation rules (programs/relation_rules.py): each learner on small hand-made pairs, a new input, and a case it declines."""
 
-import numpy as np
-
 from arc24.programs import relation_rules as R
-
-
-def G(rows):
-    return np.array(rows, dtype=np.int8)
-
-
-def fits(learner, pairs):
-    return learner([G(a) for a, _ in pairs], [G(b) for _, b in pairs])
+from learner_cases import G, fits
 
 
 # ---------------------------------------------------------------- objects acted on by their place

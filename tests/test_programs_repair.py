@@ -3,21 +3,7 @@
 import numpy as np
 
 from arc24.programs import repair_rules as R
-from arc24.programs.search import vocabulary
-
-
-def G(rows):
-    return np.array(rows, dtype=np.int8)
-
-
-def fits(learner, pairs):
-    return learner([G(a) for a, _ in pairs], [G(b) for _, b in pairs])
-
-
-def test_learners_are_in_the_vocabulary():
-    """Every learner here reaches the search."""
-    names = {rule.name for rule in vocabulary()[1]}
-    assert {"complete_mirror", "box_shapes", "repair_pattern"} <= names
+from learner_cases import G, fits
 
 
 # ---------------------------------------------------------------- shapes completed by their symmetries

@@ -1,23 +1,7 @@
 """Select rules (programs/select_rules.py): each learner on small hand-made pairs, a new input, and a case it declines."""
 
-import numpy as np
-
 from arc24.programs import select_rules as S
-from arc24.programs.search import vocabulary
-
-
-def G(rows):
-    return np.array(rows, dtype=np.int8)
-
-
-def fits(learner, pairs):
-    return learner([G(a) for a, _ in pairs], [G(b) for _, b in pairs])
-
-
-def test_learners_are_in_the_vocabulary():
-    """Every learner here reaches the search."""
-    names = {rule.name for rule in vocabulary()[1]}
-    assert {"picked_colour", "count_cells", "part_colours"} <= names
+from learner_cases import G, fits
 
 
 # ---------------------------------------------------------------- a picked colour
