@@ -20,23 +20,11 @@ from __future__ import annotations
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner
-from arc24.programs.object_rules import _reproduces
+from arc24.programs.object_rules import _reproduces, painted_colours
 from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
-from arc24.programs.objects import MAX_OBJECTS, Obj, _task_bg, objects
+from arc24.programs.objects import MAX_OBJECTS, Obj, _task_bg, box_centre, objects
 
 # ---------------------------------------------------------------- centres
-
-
-def _mid(lo: int, hi: int) -> int:
-    """The middle index of the run LO..HI-1; ValueError when the run has even length (no middle cell)."""
-    if (hi - lo) % 2 == 0:
-        raise ValueError("no middle cell")
-    return (lo + hi) // 2
-
-
-def _box_centre(box: tuple[int, int, int, int]) -> tuple[int, int]:
-    """The centre cell of a bounding box (top, left, bottom, right)."""
-    return _mid(box[0], box[2]), _mid(box[1], box[3])
 
 
 def _content_box(g: Grid, bg: int) -> tuple[int, int, int, int]:
@@ -72,10 +60,10 @@ def mark_centre(g: Grid, region: str, c: int, bg: int) -> Grid:
         if not objs or len(objs) > MAX_OBJECTS or any(o.size == 1 for o in objs):
             raise ValueError("no objects, or specks that may be parts of one")
         for o in objs:
-            y, x = _box_centre(o.bbox)
+            y, x = box_centre(o.bbox)
             out[y, x] = o.colour if c < 0 else c
         return out
-    y, x = _box_centre((0, 0, *g.shape) if region == "grid" else _content_box(g, bg))
+    y, x = box_centre((0, 0, *g.shape) if region == "grid" else _content_box(g, bg))
     out[y, x] = c
     return out
 
@@ -108,7 +96,7 @@ def learn_mark_centre(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     if not _changed(grids, outputs):
         return None
     bg = _task_bg(grids)
-    painted = {int(v) for g, o in zip(grids, outputs) for v in o[g != o].tolist()} - {bg}
+    painted = painted_colours(grids, outputs) - {bg}
     for axes in ("both", "across"):
         def apply(g: Grid, axes=axes) -> Grid:
             return move_to_centre(g, axes, bg)
@@ -140,7 +128,7 @@ def _anchor_cell(box: tuple[int, int, int, int], anchor: str) -> tuple[int, int]
     """The cell of bounding box BOX that ANCHOR names."""
     top, left, bottom, right = box
     if anchor == "centre":
-        return _box_centre(box)
+        return box_centre(box)
     return (top if anchor.startswith("top") else bottom - 1), (left if anchor.endswith("left") else right - 1)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner
-from arc24.programs.object_rules import _reproduces
+from arc24.programs.object_rules import _reproduces, painted_colours
 from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
 from arc24.programs.objects import MAX_OBJECTS, Obj, _task_bg, objects
 
@@ -210,7 +210,7 @@ def learn_continue_sequence(grids: list[Grid], outputs: list[Grid]) -> Fitted | 
     bg = _task_bg(grids)
     if not _supersets(grids, outputs, bg):
         return None
-    new = {int(v) for g, o in zip(grids, outputs) for v in np.unique(o[g != o])}
+    new = painted_colours(grids, outputs)
     colours = ["cycle"] + (sorted(new) if len(new) == 1 else [])
     for mode in ("8", "8m", "4"):
         for ways in ("forward", "both"):

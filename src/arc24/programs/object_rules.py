@@ -37,6 +37,11 @@ def _same_shapes(grids: list[Grid], outputs: list[Grid]) -> bool:
     return all(g.shape == o.shape for g, o in pairs) and any((g != o).any() for g, o in pairs)
 
 
+def painted_colours(grids: list[Grid], outputs: list[Grid]) -> set[int]:
+    """The colours the outputs hold where they differ from their grids."""
+    return {int(v) for g, o in zip(grids, outputs) for v in np.unique(o[g != o])}
+
+
 def _reproduces(apply, grids: list[Grid], outputs: list[Grid]) -> bool:
     for g, o in zip(grids, outputs):
         try:
@@ -515,7 +520,7 @@ def learn_connect_pairs(grids: list[Grid], outputs: list[Grid]) -> Fitted | None
     bg = _task_bg(grids)
     if any(((g != o) & (g != bg)).any() for g, o in zip(grids, outputs)):
         return None
-    new = set().union(*(set(o[g != o].tolist()) for g, o in zip(grids, outputs)))
+    new = painted_colours(grids, outputs)
     paints = [None] + ([new.pop()] if len(new) == 1 else [])
     for paint in paints:
         for axes in ("h", "v", "hv", "vh", "d", "hvd", "vhd", "dhv"):

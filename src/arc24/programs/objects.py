@@ -101,6 +101,14 @@ def _padded(g: Grid) -> tuple[list, int]:
     return padded.ravel().tolist(), g.shape[1] + 2
 
 
+def box_centre(box: tuple[int, int, int, int]) -> tuple[int, int]:
+    """The centre cell of a bounding box (top, left, bottom, right); ValueError when a side is even (no centre cell)."""
+    top, left, bottom, right = box
+    if (bottom - top) % 2 == 0 or (right - left) % 2 == 0:
+        raise ValueError("no centre cell")
+    return (top + bottom) // 2, (left + right) // 2
+
+
 # A rule over a grid's objects (a table by their properties, a place, an order) declines beyond this many:
 # such a grid is noise, not a few shapes, and its objects cost more and mislead more than they tell.
 MAX_OBJECTS = 30

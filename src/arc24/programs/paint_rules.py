@@ -18,9 +18,9 @@ from collections import Counter
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner
-from arc24.programs.object_rules import _reproduces
+from arc24.programs.object_rules import _reproduces, painted_colours
 from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
-from arc24.programs.objects import Obj, _reach_edge, _task_bg, objects
+from arc24.programs.objects import Obj, _reach_edge, _task_bg, box_centre, objects
 
 # ---------------------------------------------------------------- a template stamped on markers
 
@@ -41,10 +41,7 @@ def _template_and_markers(g: Grid, bg: int) -> tuple[Obj, list[Obj]]:
 def _anchor(template: Obj, anchor: str, colour: int) -> tuple[int, int]:
     """The template's cell that lands on a marker: its bounding box's centre, or its one cell of COLOUR."""
     if anchor == "centre":
-        top, left, bottom, right = template.bbox
-        if (bottom - top) % 2 == 0 or (right - left) % 2 == 0:
-            raise ValueError("no centre cell")
-        return (top + bottom) // 2, (left + right) // 2
+        return box_centre(template.bbox)
     at = np.nonzero(template.values == colour)[0]
     if len(at) != 1:
         raise ValueError("no single anchor cell")
@@ -167,10 +164,10 @@ def learn_fill_holes(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
 
 def _centre(obj: Obj) -> tuple[int, int] | None:
     """OBJ's bounding box's centre cell, or None when its box has an even side."""
-    top, left, bottom, right = obj.bbox
-    if (bottom - top) % 2 == 0 or (right - left) % 2 == 0:
+    try:
+        return box_centre(obj.bbox)
+    except ValueError:
         return None
-    return (top + bottom) // 2, (left + right) // 2
 
 
 _AXES = {"straight": ((0, 1), (1, 0)), "diagonal": ((1, 1), (1, -1)), "any": ((0, 1), (1, 0), (1, 1), (1, -1))}
@@ -217,7 +214,7 @@ def learn_connect_objects(grids: list[Grid], outputs: list[Grid]) -> Fitted | No
     if not _changed(grids, outputs):
         return None
     bg = _task_bg(grids)
-    painted = {int(v) for g, o in zip(grids, outputs) for v in o[g != o].tolist()}
+    painted = painted_colours(grids, outputs)
     if len(painted) != 1 or any(((g != o) & (g != bg)).any() for g, o in zip(grids, outputs)):
         return None  # one colour painted, on background only
     c = painted.pop()

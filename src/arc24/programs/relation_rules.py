@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner
-from arc24.programs.object_rules import _holes, _reproduces
+from arc24.programs.object_rules import _holes, _reproduces, painted_colours
 from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
 from arc24.programs.objects import MAX_OBJECTS, Obj, _reach_edge, _task_bg, objects
 
@@ -224,7 +224,7 @@ def learn_rays_to_contact(grids: list[Grid], outputs: list[Grid]) -> Fitted | No
         return None  # only background is painted
     if sum(int((g != bg).sum()) for g in grids) > 300:
         return None
-    painted = tuple(sorted({int(v) for g, o in zip(grids, outputs) for v in o[g != o].tolist()}))
+    painted = tuple(sorted(painted_colours(grids, outputs)))
     for sources in ("minor", "all", painted):
         for directions in (*_STEPS, "along"):
             def apply(g: Grid, sources=sources, directions=directions) -> Grid:
