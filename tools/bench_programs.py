@@ -18,9 +18,10 @@ import os
 import sys
 import time
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
+from arc24.programs.solver import SEARCHES
 
 CORPORA = {
     "arc-agi-1-evaluation": ("arc-agi-1/arc-agi_evaluation_challenges.json", "arc-agi-1/arc-agi_evaluation_solutions.json"),
@@ -44,27 +45,25 @@ def load_corpus(name: str, data: Path) -> dict:
 
 
 def _solve(args):
-    task, seconds, max_depth = args
-    from arc24.programs.search import SearchBudget, search
+    task, budget = args
+    from arc24.programs.solver import right, solve
 
-    result = search(task, SearchBudget(seconds=seconds, max_depth=max_depth))
-    right, first_right = [], []
-    for i, pair in enumerate(task.test):
-        answers = [s.answers[i] for s in result.attempts(i)]
-        hits = [a.shape == pair.output.shape and np.array_equal(a, pair.output) for a in answers]
-        right.append(any(hits))
-        first_right.append(bool(hits) and hits[0])
+    result = solve(task, budget)
+    hits = [right(result.attempts(i), pair.output) for i, pair in enumerate(task.test)]
     best = result.best
     return {"task": task.id, "status": result.status, "seconds": round(result.seconds, 3), "states": result.states,
-            "depth": result.depth, "fits": bool(result.solutions), "right": right, "first_right": first_right, "program": best.program if best else None,
-            "primitives": [s for s in (best.primitives if best else [])]}
+            "depth": result.depth, "fits": any(result.ranked), "right": [any(h) for h in hits],
+            "first_right": [bool(h) and h[0] for h in hits],
+            # which search gave the right answer, per test input (None: neither)
+            "right_by": [next((a.source for a, ok in zip(result.attempts(i), h) if ok), None) for i, h in enumerate(hits)],
+            "program": best.program if best else None, "primitives": best.primitives if best else []}
 
 
-def bench(name: str, data: Path, seconds: float, workers: int, limit: int, max_depth: int) -> tuple[dict, list]:
+def bench(name: str, data: Path, budget, workers: int, limit: int) -> tuple[dict, list]:
     tasks = list(load_corpus(name, data).values())[:limit or None]
     began = time.perf_counter()
     with mp.get_context("spawn").Pool(workers, initializer=_one_thread) as pool:
-        rows = pool.map(_solve, [(t, seconds, max_depth) for t in tasks], chunksize=1)
+        rows = pool.map(_solve, [(t, budget) for t in tasks], chunksize=1)
     wall = time.perf_counter() - began
     solved = [r for r in rows if all(r["right"])]
     wrong_fit = [r for r in rows if r["fits"] and not any(r["right"])]
@@ -77,7 +76,8 @@ def bench(name: str, data: Path, seconds: float, workers: int, limit: int, max_d
             "seconds_per_task": round(sum(r["seconds"] for r in rows) / max(len(rows), 1), 2),
             "max_seconds": round(max((r["seconds"] for r in rows), default=0), 2),
             "stopped_by": dict(Counter(r["status"] for r in rows)),
-            "wall_seconds": round(wall, 1), "workers": workers, "budget_seconds": seconds, "max_depth": max_depth,
+            "solved_by": dict(Counter(r["right_by"][0] for r in solved)),
+            "wall_seconds": round(wall, 1), "workers": workers, "budget": asdict(budget),
             "solved_tasks": [r["task"] for r in solved], "primitives": dict(used.most_common())}, rows
 
 
@@ -90,16 +90,22 @@ def main() -> None:
     parser.add_argument("corpora", nargs="+")
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
     parser.add_argument("--seconds", type=float, default=10.0, help="the search's budget per task")
-    parser.add_argument("--max-depth", type=int, default=3)
+    parser.add_argument("--max-depth", type=int, default=3, help="the learner search's depth")
+    parser.add_argument("--searches", choices=SEARCHES, default="both")
+    parser.add_argument("--compiled-depth", type=int, default=3)
+    parser.add_argument("--compiled-share", type=float, default=0.5)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--limit", type=int, default=0, help="only the first N tasks of each corpus")
     parser.add_argument("--out", type=Path, help="a JSON file for the summaries and the per-task rows")
     args = parser.parse_args()
     from arc24.evaluation.bench import git_commit, machine
+    from arc24.programs.solver import ProgramBudget
 
     results, all_rows = [], {}
     for name in args.corpora:
-        summary, rows = bench(name, args.data, args.seconds, args.workers, args.limit, args.max_depth)
+        budget = ProgramBudget(seconds=args.seconds, searches=args.searches, max_depth=args.max_depth,
+                               compiled_depth=args.compiled_depth, compiled_share=args.compiled_share)
+        summary, rows = bench(name, args.data, budget, args.workers, args.limit)
         results.append(summary)
         all_rows[name] = rows
         print(json.dumps({k: v for k, v in summary.items() if k != "solved_tasks"}), flush=True)

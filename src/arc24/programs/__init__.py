@@ -1,2 +1,6 @@
 """The program search: a grid DSL (`dsl.py`, `grids.py`, `learners.py`, ...) and a search over its
 compositions (`search.py`) that answers ARC tasks on the CPU, beside the model."""
+
+# Which searches answer a task (solver.py): both, or one alone. Here, where importing costs nothing
+# (no numpy), for the settings' checks.
+SEARCHES = ("both", "compiled", "learners")

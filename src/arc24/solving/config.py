@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from arc24.config import ConfigError, check_range, from_dict
+from arc24.programs import SEARCHES
 
 LORA_CHOICES = ("continue", "new")
 
@@ -51,9 +52,14 @@ class TTFTSettings:
 class ProgramSettings:
     """The program search (arc24.programs), run on the CPU cores beside the model (solving/programs.py)."""
 
-    seconds: float = 10.0  # per task; the search stops, and answers with what it has
-    max_depth: int = 3  # primitives composed, before the last learned step
-    max_states: int = 100_000  # distinct states kept per task: its memory bound (about 1 KB each)
+    seconds: float = 10.0  # CPU seconds per task, both searches; each stops and answers with what it has
+    # Which searches run (arc24.programs.solver): "both", "compiled" (the vocabulary over images and
+    # lists, outputs stacked from pieces; C++ built on first use) or "learners" (Python, learned last steps)
+    searches: str = "both"
+    max_depth: int = 3  # the learner search: primitives composed, before the last learned step
+    max_states: int = 100_000  # the learner search's distinct states per task: its memory bound (about 1 KB each)
+    compiled_depth: int = 3  # the compiled search: functions composed before the output adapters
+    compiled_share: float = 0.5  # of the seconds, for the compiled search when both run
     # Processes searching; 0: every core the model's workers leave (at least 1). On a machine
     # without a GPU the model's workers use every core, so the search runs before them, not beside.
     workers: int = 0
@@ -177,7 +183,12 @@ class SolveConfig:
         if self.solvers not in SOLVERS:
             raise ConfigError(f"solvers must be one of {', '.join(SOLVERS)}, got {self.solvers!r}")
         g = self.programs
+        if g.searches not in SEARCHES:
+            raise ConfigError(f"programs.searches must be one of {', '.join(SEARCHES)}, got {g.searches!r}")
         check_range("programs.max_depth", g.max_depth, 0, 6)
+        check_range("programs.compiled_depth", g.compiled_depth, 1, 4)
+        if not 0 < g.compiled_share < 1:
+            raise ConfigError(f"programs.compiled_share must be above 0 and below 1, got {g.compiled_share}")
         check_range("programs.max_states", g.max_states, 1, None)
         check_range("programs.workers", g.workers, 0, None, " (0: the cores the model leaves)")
         if not math.isfinite(g.seconds) or g.seconds <= 0:

@@ -96,19 +96,21 @@ class ProgramOutcome:
 
 def search_outcome(task: Task, settings: ProgramSettings) -> ProgramOutcome:
     """Search TASK within SETTINGS' budget; a failure of the search is the outcome's status, never raised."""
-    from arc24.programs.search import SearchBudget, search
+    from arc24.programs.solver import ProgramBudget, solve
 
     began = time.perf_counter()
     try:
-        result = search(task, SearchBudget(seconds=settings.seconds, max_depth=settings.max_depth,
-                                           max_states=settings.max_states))
+        result = solve(task, ProgramBudget(seconds=settings.seconds, searches=settings.searches,
+                                           max_depth=settings.max_depth, max_states=settings.max_states,
+                                           compiled_depth=settings.compiled_depth,
+                                           compiled_share=settings.compiled_share))
     except Exception as exc:  # noqa: BLE001 - a bug of ours: the task's search fails, the run goes on
         from arc24.solving.workers import one_line
 
         return ProgramOutcome(task.id, "failed", time.perf_counter() - began, train_pairs=len(task.train),
                               reason=f"{one_line(exc)} (traceback in errors.log)", traceback=traceback.format_exc())
-    answers = [[{"grid": grid_to_list(s.answers[i]), "program": s.program, "generalises": s.generalises}
-                for s in result.attempts(i)]
+    answers = [[{"grid": grid_to_list(a.answer), "program": a.program, "generalises": a.generalises}
+                for a in result.attempts(i)]
                for i in range(len(task.test))]
     best = result.best
     return ProgramOutcome(task.id, result.status, result.seconds, result.states, result.depth,

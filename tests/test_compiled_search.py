@@ -1,0 +1,132 @@
+"""The compiled program search (programs/core, programs/native.py) and how solver.py uses it.
+
+Hand-made tasks on real grids: one that only stacking pieces solves, one it must decline, one on a
+background colour that the search sees as 0 and answers mapped back, and a search killed with -9
+mid-way that leaves no process behind and then runs whole.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from arc24.data.task import Pair, Task
+from arc24.programs import native
+from arc24.programs.solver import ProgramBudget, background_view, solve
+from processes import HAS_PROC, alive, children, wait_until_gone
+
+RNG = np.random.default_rng(7)
+
+
+def shapes(h: int, w: int, colours=(1, 2, 3), n: int = 3, bg: int = 0) -> np.ndarray:
+    g = np.full((h, w), bg, dtype=np.int8)
+    for _ in range(n):
+        r, c = RNG.integers(0, h - 2), RNG.integers(0, w - 2)
+        g[r:r + RNG.integers(1, 3), c:c + RNG.integers(1, 3)] = RNG.choice(colours)
+    return g
+
+
+def mirrored_overlay(g: np.ndarray) -> np.ndarray:
+    """The grid with its left-right mirror laid under it: no one function makes it, two pieces do."""
+    out = g[:, ::-1].copy()
+    out[g != 0] = g[g != 0]
+    return out
+
+
+def make_task(inputs, rule, n_train=3, id="t") -> Task:
+    pairs = [Pair(g, rule(g)) for g in inputs]
+    return Task(id, pairs[:n_train], pairs[n_train:])
+
+
+def test_pieces_stacked_on_one_another_solve_what_no_single_program_makes():
+    inputs = [shapes(6, 7, n=3) for _ in range(4)]
+    task = make_task(inputs, mirrored_overlay)
+    result, = native.search_task(task, seconds=5, max_depth=2)
+    best = result.candidates[0]
+    assert best.goods == 3 and best.pieces >= 2 and "stack(" in best.program
+    assert np.array_equal(best.answer, task.test[0].output)
+    assert result.output_shape == (6, 7)
+
+
+def test_outputs_unrelated_to_the_inputs_are_declined():
+    inputs = [shapes(5, 5) for _ in range(4)]
+    noise = {id(g): RNG.integers(0, 10, (5, 5)).astype(np.int8) for g in inputs}
+    task = make_task(inputs, lambda g: noise[id(g)])
+    result, = native.search_task(task, seconds=2, max_depth=2)
+    assert all(c.goods < 3 for c in result.candidates)
+    assert solve(task, ProgramBudget(seconds=2, searches="compiled")).ranked == [[]]
+
+
+def test_a_task_on_a_background_colour_is_searched_with_it_as_0_and_answered_in_its_own_colours():
+    def largest_cropped(g):  # the largest shape (colour 2 here), cropped: its hole stays the background
+        rows, cols = np.nonzero(g == 2)
+        return g[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+
+    inputs = []
+    for k in range(4):
+        g = np.full((9, 9), 5, dtype=np.int8)
+        g[1 + k % 2:4 + k % 2, 1 + k // 2:5 + k // 2] = 2
+        g[2 + k % 2, 2 + k // 2] = 5
+        g[6:8, 6:8] = 3
+        inputs.append(g)
+    task = make_task(inputs, largest_cropped)
+    assert background_view(task).colour_map[:6] == (5, 1, 2, 3, 4, 0)
+    result = solve(task, ProgramBudget(seconds=4, searches="compiled"))
+    first = result.attempts(0)[0]
+    assert np.array_equal(first.answer, task.test[0].output), first.program
+    assert 5 in first.answer  # mapped back: the hole is the task's background, not 0
+
+
+def test_a_malformed_request_is_an_error_that_says_so():
+    binary = native.binary()
+    done = subprocess.run([str(binary), "search"], input="2 3 100\n1\n3 3 1 2\n", capture_output=True, text=True)
+    assert done.returncode == 2 and "could not be read" in done.stderr
+    with pytest.raises(native.NativeError, match="no function named no_such"):
+        native.apply_many([("no_such", native_image(), None)])
+
+
+def native_image():
+    from arc24.programs.image_functions import Image
+
+    return Image(np.array([[1]], dtype=np.int8), 0, 0)
+
+
+KILLED = """
+import sys
+from arc24.data.task import Pair, Task
+import numpy as np
+from arc24.programs import native
+rng = np.random.default_rng(1)
+pairs = [Pair(rng.integers(0, 10, (30, 30)).astype(np.int8), rng.integers(0, 10, (30, 30)).astype(np.int8))
+         for _ in range(4)]
+print("searching", flush=True)
+native.search_task(Task("big", pairs[:3], pairs[3:]), seconds=600, max_depth=4, max_states=10**8)
+"""
+
+
+@pytest.mark.skipif(not HAS_PROC, reason="finds the search process through Linux's /proc")
+def test_kill_9_mid_search_leaves_no_search_behind_and_the_search_then_runs_whole():
+    native.binary()  # built before, so that the process killed is the search, not the compiler
+    runner = subprocess.Popen([sys.executable, "-c", KILLED], stdout=subprocess.PIPE, text=True)
+    try:
+        assert runner.stdout.readline().strip() == "searching"
+        deadline = time.monotonic() + 30
+        while not (searches := children(runner.pid)):
+            assert time.monotonic() < deadline, "no search process started"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert all(alive(p) for p in searches)
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.wait()
+        wait_until_gone(searches, 10, "the compiled search outlived the process that started it by 10 s")
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    inputs = [shapes(6, 7) for _ in range(4)]
+    task = make_task(inputs, mirrored_overlay)
+    result, = native.search_task(task, seconds=5, max_depth=2)
+    assert np.array_equal(result.candidates[0].answer, task.test[0].output)
