@@ -168,14 +168,14 @@ def test_push_dry_run_passes_on_the_repo_metadata(code_dataset):
 
 def test_the_competition_is_a_setting_of_the_push(code_dataset):
     done = run_tool("kaggle_push.py", "--dry-run", "--dataset", code_dataset)
-    assert "competition: arc-prize-2024" in done.stdout  # from kernel-metadata.json
-    done = run_tool("kaggle_push.py", "--dry-run", "--dataset", code_dataset, "--competition", "arc-prize-2025")
+    assert "competition: arc-prize-2025" in done.stdout  # from kernel-metadata.json: the current competition
+    done = run_tool("kaggle_push.py", "--dry-run", "--dataset", code_dataset, "--competition", "arc-prize-2024")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "competition: arc-prize-2025" in done.stdout and "warning" not in done.stdout
+    assert "competition: arc-prize-2024" in done.stdout and "warning" not in done.stdout
     pushed = Path(done.stdout.split("would run: kaggle kernels push -p ")[1].split()[0]) / "kernel-metadata.json"
     meta = json.loads(pushed.read_text())
-    assert meta["competition_sources"] == ["arc-prize-2025"] and Path(meta["code_file"]).is_file()
-    assert json.loads((REPO / "kernel-metadata.json").read_text())["competition_sources"] == ["arc-prize-2024"]
+    assert meta["competition_sources"] == ["arc-prize-2024"] and Path(meta["code_file"]).is_file()
+    assert json.loads((REPO / "kernel-metadata.json").read_text())["competition_sources"] == ["arc-prize-2025"]
     done = run_tool("kaggle_push.py", "--dry-run", "--dataset", code_dataset, "--competition", "ARC Prize")
     assert done.returncode == 1 and "--competition 'ARC Prize': not a Kaggle slug" in done.stdout
 

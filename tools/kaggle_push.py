@@ -12,14 +12,15 @@ any problem ends the run with exit code 1 before anything is uploaded.
 Then, without --dry-run, each dataset gets a new version
 (`kaggle datasets version -p DIR -m MESSAGE --dir-mode zip`; `--create` for the first upload)
 and the kernel is pushed (`kaggle kernels push -p DIR_OF_KERNEL_METADATA`). That needs the
-kaggle CLI (`pip install kaggle`) and an API token in ~/.kaggle/kaggle.json. With --dry-run the
+kaggle CLI (`make install` installs it) and an API token in ~/.kaggle/kaggle.json. With --dry-run the
 commands are printed, not run.
 
 The competition whose tasks the kernel reads is a setting: `--competition SLUG` (default: the
 first of kernel-metadata.json's competition_sources). The notebook finds the competition's
 `arc-agi_test_challenges.json` under /kaggle/input, as both ARC Prize competitions name it
-(arc-prize-2024, arc-prize-2025). A competition other than the file's is pushed from a copy of
-the metadata with that competition, in a temporary folder; kernel-metadata.json is not changed.
+(arc-prize-2024, arc-prize-2025; kernel-metadata.json names the current one, arc-prize-2025). A
+competition other than the file's is pushed from a copy of the metadata with that competition, in
+a temporary folder; kernel-metadata.json is not changed.
 
 Make the folders with tools/kaggle_package.py (code, model) and tools/kaggle_wheels.py.
 """
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shlex
 import shutil
 import subprocess
@@ -38,64 +38,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+from arc24.kaggle_metadata import (  # noqa: E402  (the checks arc24 sweep --kaggle runs too)
+    ARC_COMPETITIONS,
+    dataset_metadata_problems,
+    kernel_metadata_problems,
+    load_json,
+    slug_problem,
+)
 from arc24.manifest import verify_manifest  # noqa: E402
-
-# Kaggle slugs are lowercase letters, digits and hyphens (they are URL parts); the API refuses
-# dataset slugs outside 3 to 50 characters. Owners are Kaggle user or organisation names.
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,48})[a-z0-9]$")
-OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-# The ARC Prize competitions whose task files (arc-agi_test_challenges.json) the notebook finds.
-ARC_COMPETITIONS = ("arc-prize-2024", "arc-prize-2025")
-
-
-def id_problem(value, what: str = "id") -> str | None:
-    """Why `value` is not a valid "owner/slug" Kaggle id, or None."""
-    if not isinstance(value, str) or value.count("/") != 1:
-        return f'{what} {value!r}: must be "owner/slug"'
-    owner, slug = value.split("/")
-    if not OWNER.match(owner):
-        return f"{what} {value!r}: bad owner {owner!r}"
-    if not SLUG.match(slug) or "--" in slug:
-        return f"{what} {value!r}: bad slug {slug!r} (3-50 lowercase letters, digits and single hyphens)"
-    return None
-
-
-def slug_problem(value, what: str) -> str | None:
-    if not isinstance(value, str) or not SLUG.match(value) or "--" in value:
-        return f"{what} {value!r}: not a Kaggle slug (3-50 lowercase letters, digits and single hyphens)"
-    return None
-
-
-def load_json(path: Path) -> tuple[dict | None, str | None]:
-    if not path.is_file():
-        return None, f"{path}: missing"
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        return None, f"{path}: not valid JSON ({error})"
-    if not isinstance(data, dict):
-        return None, f"{path}: not a JSON object"
-    return data, None
-
-
-def dataset_metadata_problems(meta: dict) -> list[str]:
-    """Problems with a parsed dataset-metadata.json (without the file name)."""
-    problems = []
-    if "id" not in meta:
-        problems.append("id: missing")
-    elif problem := id_problem(meta["id"]):
-        problems.append(problem)
-    title = meta.get("title")
-    if not isinstance(title, str) or not 6 <= len(title) <= 50:
-        problems.append(f"title {title!r}: must be 6 to 50 characters (Kaggle refuses others)")
-    licenses = meta.get("licenses")
-    if (
-        not isinstance(licenses, list)
-        or not licenses
-        or not all(isinstance(x, dict) and isinstance(x.get("name"), str) and x["name"] for x in licenses)
-    ):
-        problems.append('licenses: must be a non-empty list like [{"name": "Apache 2.0"}]')
-    return problems
 
 
 def check_dataset(folder: Path) -> tuple[list[str], str | None]:
@@ -110,43 +60,6 @@ def check_dataset(folder: Path) -> tuple[list[str], str | None]:
         if not problem.startswith("extra:"):
             problems.append(f"{folder}: {problem}")
     return problems, meta.get("id")
-
-
-def kernel_metadata_problems(meta: dict, base: Path) -> list[str]:
-    """Problems with a parsed kernel-metadata.json; `base` is its folder (code_file is relative to it)."""
-    problems = []
-    if "id" not in meta:
-        problems.append("id: missing")
-    elif problem := id_problem(meta["id"]):
-        problems.append(problem)
-    if not isinstance(meta.get("title"), str) or not meta.get("title", "").strip():
-        problems.append("title: missing")
-    code_file = meta.get("code_file")
-    if not isinstance(code_file, str) or not code_file:
-        problems.append("code_file: missing")
-    elif not (base / code_file).is_file():
-        problems.append(f"code_file {code_file!r}: no such file under {base}")
-    expected = {"language": "python", "kernel_type": "notebook", "enable_gpu": True, "enable_internet": False}
-    why = {
-        "enable_gpu": "the model runs on the GPU",
-        "enable_internet": "competition submissions must run offline",
-    }
-    for key, value in expected.items():
-        if meta.get(key) != value:
-            reason = f" ({why[key]})" if key in why else ""
-            problems.append(f"{key}: {meta.get(key)!r}, must be {json.dumps(value)}{reason}")
-    competitions = meta.get("competition_sources")
-    if not isinstance(competitions, list) or not competitions:
-        problems.append("competition_sources: must list the competition (the run reads its tasks)")
-    else:
-        # competitions are named by slug alone, datasets by owner/slug
-        problems += [p for c in competitions if (p := slug_problem(c, "competition_sources entry"))]
-    datasets = meta.get("dataset_sources")
-    if not isinstance(datasets, list):
-        problems.append("dataset_sources: must be a list of owner/slug ids")
-    else:
-        problems += [p for d in datasets if (p := id_problem(d, "dataset_sources entry"))]
-    return problems
 
 
 def check_kernel(path: Path, competition: str | None = None) -> list[str]:
@@ -245,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             print("would run:", shlex.join(command))
         return 0
     if shutil.which("kaggle") is None:
-        print("error: the kaggle CLI is not installed (pip install kaggle; API token in ~/.kaggle/kaggle.json)")
+        print("error: the kaggle CLI is not installed (make install installs it; API token in ~/.kaggle/kaggle.json)")
         return 2
     for command in todo:
         print("running:", shlex.join(command), flush=True)
