@@ -283,3 +283,21 @@ def test_search_recolours_objects_by_size():
     t = task([(g, by_size(g)) for g in RECOLOUR_IN], [(g, by_size(g)) for g in tests])
     result, ok = _solves(t, max_depth=1)
     assert ok, result.best
+
+
+# ---------------------------------------------------------------- the objects' specks
+
+
+def test_keep_objects_by_speck_count():
+    """Objects with more than one speck of another colour are deleted, whatever their size."""
+    empty = [[0] * 6] * 3  # background must be the commonest colour
+    a = G([[1, 1, 0, 8, 1, 1], [1, 8, 0, 1, 1, 1], [1, 1, 0, 1, 1, 8]] + empty)
+    a_out = G([[1, 1, 0, 0, 0, 0], [1, 8, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0]] + empty)
+    b = G([[1, 1, 1, 0, 8, 1], [1, 8, 1, 0, 1, 1], [1, 1, 1, 0, 1, 8]] + empty)
+    b_out = G([[1, 1, 1, 0, 0, 0], [1, 8, 1, 0, 0, 0], [1, 1, 1, 0, 0, 0]] + empty)
+    assert O.properties(O.objects(a, "8m", 0))["n_minor"] == [1, 2]
+    fitted = O.learn_keep_objects([a, b], [a_out, b_out])
+    assert fitted is not None and "n_minor" in fitted.text
+    test = G([[1, 8, 0, 1, 1], [1, 1, 0, 8, 1], [8, 1, 0, 1, 1]] + [[0] * 5] * 3)
+    kept = G([[0, 0, 0, 1, 1], [0, 0, 0, 8, 1], [0, 0, 0, 1, 1]] + [[0] * 5] * 3)
+    assert fitted.apply(test).tolist() == kept.tolist()

@@ -25,90 +25,14 @@ from collections import Counter
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner
-from arc24.programs.objects import Obj, _properties, _reach_edge, _task_bg, _toward, objects
+from arc24.programs.fitting import edited_in_place, painted_colours, reproduces, task_bg
+from arc24.programs.objects import (ORDERED_PROPERTIES, STEPS4, STEPS8, Obj, all_properties, crop_box, objects,
+                                    pick_objects, properties, slide_offset, toward)
 
 _MODES = ("4", "8", "8m")
-_DIRS4 = {"down": (1, 0), "up": (-1, 0), "left": (0, -1), "right": (0, 1)}
-_DIRS8 = {**_DIRS4, "down_left": (1, -1), "down_right": (1, 1), "up_left": (-1, -1), "up_right": (-1, 1)}
 
 
-def _same_shapes(grids: list[Grid], outputs: list[Grid]) -> bool:
-    pairs = list(zip(grids, outputs))
-    return all(g.shape == o.shape for g, o in pairs) and any((g != o).any() for g, o in pairs)
-
-
-def painted_colours(grids: list[Grid], outputs: list[Grid]) -> set[int]:
-    """The colours the outputs hold where they differ from their grids."""
-    return {int(v) for g, o in zip(grids, outputs) for v in np.unique(o[g != o])}
-
-
-def _reproduces(apply, grids: list[Grid], outputs: list[Grid]) -> bool:
-    for g, o in zip(grids, outputs):
-        try:
-            out = apply(g)
-        except (KeyError, ValueError, IndexError):
-            return False
-        if out.shape != o.shape or not (out == o).all():
-            return False
-    return True
-
-
-# ---------------------------------------------------------------- relations between objects
-
-
-def _holes(obj: Obj) -> int:
-    """How many connected pockets of cells not in OBJ lie inside it (4 neighbours)."""
-    free = ~obj.mask
-    inside = free & ~_reach_edge(free)
-    if not inside.any():
-        return 0
-    return len(objects(inside.astype(np.int8), "4", 0))
-
-
-def _relations(g: Grid, objs: list[Obj], bg: int) -> dict[str, list]:
-    """Properties of each object that depend on its surroundings."""
-    h, w = g.shape
-    fg = g != bg
-    free = ~fg
-    outside = _reach_edge(free)
-    shapes = Counter(o.shape_key for o in objs)
-    colours = Counter(o.colour for o in objs)
-    sizes = Counter(o.size for o in objs)
-    common = max(shapes.values())
-    touch, holes, enclosed = [], [], []
-    for o in objs:
-        own = np.zeros((h, w), bool)
-        own[o.ys, o.xs] = True
-        near = np.zeros((h + 2, w + 2), bool)
-        for dy, dx in _DIRS8.values():
-            near[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] |= own
-        ring = near[1:-1, 1:-1] & ~own
-        touch.append(tuple(sorted(set(g[ring & fg].tolist()))))
-        holes.append(_holes(o))
-        # enclosed: no path of background from the object's side to the grid's edge
-        enclosed.append(bool((ring & free).any()) and not bool((ring & outside).any()))
-    out = {
-        "holes": holes,
-        "has_hole": [n > 0 for n in holes],
-        "touches": touch,
-        "touches_any": [bool(t) for t in touch],
-        "enclosed": enclosed,
-        "shape_count": [shapes[o.shape_key] for o in objs],
-        "common_shape": [shapes[o.shape_key] == common for o in objs],
-        "colour_count": [colours[o.colour] for o in objs],
-        "size_shared": [sizes[o.size] > 1 for o in objs],
-        "n_colours": [o.n_colours for o in objs],
-    }
-    for c in sorted(set(g[fg].tolist())):
-        out[f"touches_{c}"] = [c in t for t in touch]
-    return out
-
-
-def _all_properties(g: Grid, objs: list[Obj], bg: int, relations: bool) -> dict[str, list]:
-    props = _properties(objs)
-    if relations:
-        props.update(_relations(g, objs, bg))
-    return props
+# ---------------------------------------------------------------- tables property -> target
 
 
 def _learn(cases: list[tuple[dict, list]], skip=()) -> list[tuple[str, dict]]:
@@ -143,9 +67,9 @@ def _marker(g: Grid, obj: Obj, bg: int) -> int | None:
 
 def learn_recolour_by_relation(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Each object (one colour) recoloured by a relation to the others, or to the colour of its marker."""
-    if not _same_shapes(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     if any(((g != o) & (g == bg)).any() for g, o in zip(grids, outputs)):
         return None
     for mode in ("4", "8"):
@@ -196,21 +120,21 @@ def _fit_recolour(grids, outputs, per_pair, mode, bg) -> Fitted | None:
                             out[obj.ys, obj.xs] = m
                 return out
 
-            if _reproduces(apply, grids, outputs):
+            if reproduces(apply, grids, outputs):
                 return Fitted(f"{name}(x, {mode!r}, {movers}, {bg})", apply)
-    cases = [(_all_properties(g, objs, bg, True), ts) for g, objs, ts in per_pair]
-    plain = set(_properties([]))  # recolour_objects already learns these alone
+    cases = [(all_properties(g, objs, bg, True), ts) for g, objs, ts in per_pair]
+    plain = set(properties([]))  # recolour_objects already learns these alone
     for prop, table in _learn(cases, skip=plain):
         def apply(g: Grid, prop=prop, table=table) -> Grid:
             objs = objects(g, mode, bg)
             out = g.copy()
-            for obj, v in zip(objs, _all_properties(g, objs, bg, True)[prop]):
+            for obj, v in zip(objs, all_properties(g, objs, bg, True)[prop]):
                 t = table[v]
                 if t != "keep":
                     out[obj.ys, obj.xs] = t
             return out
 
-        if _reproduces(apply, grids, outputs):
+        if reproduces(apply, grids, outputs):
             return Fitted(f"recolour_by_relation(x, {mode!r}, {prop!r}, {_shown(table)}, {bg})", apply)
     return None
 
@@ -231,7 +155,7 @@ def _offsets(o: Grid, obj: Obj) -> set:
     h, w = o.shape
     top, left, bottom, right = obj.bbox
     found = set()
-    for dy, dx in _DIRS8.values():
+    for dy, dx in STEPS8.values():
         ks = np.arange(1, max(h, w))
         ks = ks[(top + dy * ks >= 0) & (bottom + dy * ks <= h) & (left + dx * ks >= 0) & (right + dx * ks <= w)]
         if not len(ks):
@@ -239,32 +163,6 @@ def _offsets(o: Grid, obj: Obj) -> set:
         hit = (o[obj.ys[None, :] + dy * ks[:, None], obj.xs[None, :] + dx * ks[:, None]] == obj.values[None, :]).all(1)
         found.update((dy * int(k), dx * int(k)) for k in ks[hit])
     return found
-
-
-def _slide(g: Grid, obj: Obj, direction: str, bg: int) -> tuple[int, int]:
-    """How far OBJ slides in DIRECTION (or "toward" the nearest cell in line) over background before it meets
-    a cell or the edge."""
-    h, w = g.shape
-    if direction == "toward":
-        own = np.zeros((h, w), bool)
-        own[obj.ys, obj.xs] = True
-        try:
-            dy, dx = _toward(obj, (g != bg) & ~own)
-        except ValueError:
-            return 0, 0
-    else:
-        dy, dx = _DIRS4[direction] if isinstance(direction, str) else direction
-    top, left, bottom, right = obj.bbox
-    room = {(1, 0): h - bottom, (-1, 0): top, (0, 1): w - right, (0, -1): left}[(dy, dx)]
-    if room == 0:
-        return 0, 0
-    own = np.zeros((h, w), bool)
-    own[obj.ys, obj.xs] = True
-    blocked = (g != bg) & ~own
-    ks = np.arange(1, room + 1)
-    hit = blocked[obj.ys[None, :] + dy * ks[:, None], obj.xs[None, :] + dx * ks[:, None]].any(1)
-    k = int(hit.argmax()) if hit.any() else room
-    return dy * k, dx * k
 
 
 def _move(g: Grid, objs: list[Obj], offsets: list, bg: int) -> Grid:
@@ -280,9 +178,9 @@ def _move(g: Grid, objs: list[Obj], offsets: list, bg: int) -> Grid:
 
 def learn_move_objects(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Each object moves by an offset, or slides until it meets something, by a table of one of its properties."""
-    if not _same_shapes(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for g, o in zip(grids, outputs):  # a move keeps every colour's count
         if not (np.bincount(g.ravel(), minlength=10) == np.bincount(o.ravel(), minlength=10)).all():
             return None
@@ -329,7 +227,7 @@ def _table(per_pair, props, prop, options) -> dict | None:
 
 
 def _fit_moves(grids, outputs, per_pair, mode, bg) -> Fitted | None:
-    props = [_properties(objs) for _, _, objs, _ in per_pair]
+    props = [properties(objs) for _, _, objs, _ in per_pair]
     outs = {id(g): o for g, o, _, _ in per_pair}
 
     def by_offset(g, obj, c, t=None):
@@ -342,13 +240,13 @@ def _fit_moves(grids, outputs, per_pair, mode, bg) -> Fitted | None:
     def slide(g, obj, d):
         key = (id(obj), d)
         if key not in slides:
-            slides[key] = _slide(g, obj, d, bg)
+            slides[key] = slide_offset(g, obj, d, bg)
         return slides[key]
 
     def by_slide(g, obj, c, t=None):
         if t is not None:
             return _fits_at(outs[id(g)], obj, *slide(g, obj, t))
-        return {d for d in (*_DIRS4, "toward") if slide(g, obj, d) in c}
+        return {d for d in (*STEPS4, "toward") if slide(g, obj, d) in c}
 
     for prop in ("colour", "shape", "size", "is_largest", "touches_border", "height", "width"):
         for options, label in ((by_offset, "move_objects"), (by_slide, "slide_objects")):
@@ -363,10 +261,10 @@ def _fit_moves(grids, outputs, per_pair, mode, bg) -> Fitted | None:
 
             def apply(g: Grid, prop=prop, chosen=chosen, slide=options is by_slide) -> Grid:
                 objs = objects(g, mode, bg)
-                ways = [chosen[v] for v in _properties(objs)[prop]]
+                ways = [chosen[v] for v in properties(objs)[prop]]
                 return _slide_all(g, objs, ways, bg) if slide else _move(g, objs, ways, bg)
 
-            if _reproduces(apply, grids, outputs):
+            if reproduces(apply, grids, outputs):
                 return Fitted(f"{label}(x, {mode!r}, {prop!r}, {_shown(chosen)}, {bg})", apply)
     return None
 
@@ -393,10 +291,10 @@ def _slide_all(g: Grid, objs: list[Obj], ways: list[str], bg: int) -> Grid:
             own = np.zeros(g.shape, bool)
             own[obj.ys, obj.xs] = True
             try:
-                way = _toward(obj, (g != bg) & ~own)
+                way = toward(obj, (g != bg) & ~own)
             except ValueError:
                 way = (0, 0)
-        dy, dx = _slide(out, obj, way, bg)
+        dy, dx = slide_offset(out, obj, way, bg)
         out[obj.ys + dy, obj.xs + dx] = obj.values
     return out
 
@@ -424,7 +322,7 @@ def _draw_rays(g: Grid, sources, directions: tuple, paint: int | None, bg: int, 
     for y, x in zip(*np.nonzero(source)):
         colour = int(g[y, x]) if paint is None else paint
         for d in directions:
-            dy, dx = _DIRS8[d]
+            dy, dx = STEPS8[d]
             for cy, cx in _ray(g, int(y), int(x), dy, dx, bg, through):
                 if out[cy, cx] == bg:
                     out[cy, cx] = colour
@@ -435,9 +333,9 @@ def learn_draw_rays(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Cells of some colours (or all) cast lines in the same directions, stopping at the first obstacle or crossing it.
 
     The lines are in each cell's own colour or in one colour for all."""
-    if not _same_shapes(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     if any(((g != o) & (g != bg)).any() for g, o in zip(grids, outputs)):
         return None  # only background is painted
     colours = sorted(set().union(*(set(g.ravel().tolist()) for g in grids)) - {bg})
@@ -446,7 +344,7 @@ def learn_draw_rays(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     for through in (False, True):
         dirs: dict = {}
         for c in colours:
-            for d, (dy, dx) in _DIRS8.items():
+            for d, (dy, dx) in STEPS8.items():
                 painted = set()
                 for g, o in zip(grids, outputs):
                     for y, x in zip(*np.nonzero(g == c)):
@@ -471,7 +369,7 @@ def learn_draw_rays(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
             def apply(g: Grid, sources=sources, directions=directions, paint=paint, through=through) -> Grid:
                 return _draw_rays(g, sources, directions, paint, bg, through)
 
-            if directions and _reproduces(apply, grids, outputs):
+            if directions and reproduces(apply, grids, outputs):
                 return Fitted(f"draw_rays(x, {sources!r}, {list(directions)}, {paint}, "
                               f"{'through' if through else 'stop'}, {bg})", apply)
     return None
@@ -515,9 +413,9 @@ def _connect(g: Grid, axes: str, bg: int, paint: int | None) -> Grid:
 
 def learn_connect_pairs(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Cells of one colour in a row, column or diagonal joined by a line (over background) in one order."""
-    if not _same_shapes(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     if any(((g != o) & (g != bg)).any() for g, o in zip(grids, outputs)):
         return None
     new = painted_colours(grids, outputs)
@@ -527,7 +425,7 @@ def learn_connect_pairs(grids: list[Grid], outputs: list[Grid]) -> Fitted | None
             def apply(g: Grid, axes=axes, paint=paint) -> Grid:
                 return _connect(g, axes, bg, paint)
 
-            if _reproduces(apply, grids, outputs):
+            if reproduces(apply, grids, outputs):
                 return Fitted(f"connect_pairs(x, {axes!r}, {paint}, {bg})", apply)
     return None
 
@@ -550,9 +448,9 @@ def _box_cells(obj: Obj, shape: tuple[int, int], kind: str) -> tuple[np.ndarray,
 
 def learn_box_objects(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Each object's bounding box filled, or framed just outside, in a colour by a table of a property."""
-    if not _same_shapes(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     if any(((g != o) & (g != bg)).any() for g, o in zip(grids, outputs)):
         return None
     for kind in ("fill", "frame"):
@@ -570,14 +468,14 @@ def learn_box_objects(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
                     targets.append("none" if seen <= {bg} else seen.pop() if len(seen) == 1 else None)
                 if None in targets:
                     break
-                cases.append((_all_properties(g, objs, bg, False), targets))
+                cases.append((all_properties(g, objs, bg, False), targets))
             else:
                 all_targets = {t for _, ts in cases for t in ts}
                 options = [("all", {None: all_targets.pop()})] if len(all_targets) == 1 else _learn(cases)
                 for prop, table in options:
                     def apply(g: Grid, prop=prop, table=table, kind=kind, mode=mode) -> Grid:
                         objs = objects(g, mode, bg)
-                        values = [None] * len(objs) if prop == "all" else _all_properties(g, objs, bg, False)[prop]
+                        values = [None] * len(objs) if prop == "all" else all_properties(g, objs, bg, False)[prop]
                         out = g.copy()
                         for obj, v in zip(objs, values):
                             t = table[v]
@@ -587,7 +485,7 @@ def learn_box_objects(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
                                 out[ys[free], xs[free]] = t
                         return out
 
-                    if _reproduces(apply, grids, outputs):
+                    if reproduces(apply, grids, outputs):
                         shown = table[None] if prop == "all" else _shown(table)
                         return Fitted(f"box_objects(x, {kind!r}, {mode!r}, {prop!r}, {shown}, {bg})", apply)
     return None
@@ -596,56 +494,13 @@ def learn_box_objects(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
 # ---------------------------------------------------------------- crop the object a property picks
 
 
-def _pick(values: list, rule: str, arg) -> list[int]:
-    """The indices of the objects RULE picks by VALUES: one, or (for "common") those that share the most
-    common value; ValueError when it picks none, or several it should not."""
-    if rule == "max":
-        best = max(values)
-        hits = [k for k, v in enumerate(values) if v == best]
-    elif rule == "min":
-        best = min(values)
-        hits = [k for k, v in enumerate(values) if v == best]
-    elif rule == "unique":
-        counts = Counter(values)
-        hits = [k for k, v in enumerate(values) if counts[v] == 1]
-    elif rule == "common":
-        counts = Counter(values)
-        top = max(counts.values())
-        hits = [k for k, v in enumerate(values) if counts[v] == top]
-        if len({values[k] for k in hits}) == 1 and top > 1:
-            return hits
-    else:  # "is"
-        hits = [k for k, v in enumerate(values) if v == arg]
-    if len(hits) != 1:
-        raise ValueError("no single object")
-    return hits
-
-
-def _crop(g: Grid, obj: Obj, bg: int, alone) -> Grid:
-    """OBJ's bounding box of G: as it is (ALONE False), OBJ's cells alone on background (True), or inside
-    its one-cell rim ("inside")."""
-    top, left, bottom, right = obj.bbox
-    if alone == "inside":
-        if bottom - top < 3 or right - left < 3:
-            raise ValueError("no inside")
-        return g[top + 1:bottom - 1, left + 1:right - 1]
-    if not alone:
-        return g[top:bottom, left:right]
-    out = np.full((bottom - top, right - left), bg, dtype=g.dtype)
-    out[obj.ys - top, obj.xs - left] = obj.values
-    return out
-
-
-_ORDERED = ("size", "height", "width", "holes", "n_colours", "shape_count", "colour_count")
-
-
 def learn_crop_picked(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """The bounding box of the object a property picks: its largest or smallest, unique, most common or a fixed value."""
     if any(o.shape[0] > g.shape[0] or o.shape[1] > g.shape[1] for g, o in zip(grids, outputs)):
         return None
     if all(g.shape == o.shape for g, o in zip(grids, outputs)):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for mode in ("4", "8", "4m", "8m"):
         for alone in (False, True, "inside"):
             per_pair = []
@@ -656,10 +511,10 @@ def learn_crop_picked(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
                 margin = 2 if alone == "inside" else 0
                 hits = {k for k, obj in enumerate(objs)
                         if (obj.bbox[2] - obj.bbox[0] - margin, obj.bbox[3] - obj.bbox[1] - margin) == o.shape
-                        and (_crop(g, obj, bg, alone) == o).all()}
+                        and (crop_box(g, obj, bg, alone) == o).all()}
                 if not hits:
                     break
-                per_pair.append((_all_properties(g, objs, bg, True), hits))
+                per_pair.append((all_properties(g, objs, bg, True), hits))
             else:
                 fitted = _fit_pick(grids, outputs, per_pair, mode, bg, alone)
                 if fitted is not None:
@@ -671,7 +526,7 @@ def _fit_pick(grids, outputs, per_pair, mode, bg, alone) -> Fitted | None:
     props = [p for p in per_pair[0][0] if all(p in values for values, _ in per_pair)]
     rules = []
     for prop in props:
-        for rule in ("max", "min") if prop in _ORDERED else ():
+        for rule in ("max", "min") if prop in ORDERED_PROPERTIES else ():
             rules.append((prop, rule, None))
         rules.append((prop, "unique", None))
         values0, hits0 = per_pair[0]
@@ -685,7 +540,7 @@ def _fit_pick(grids, outputs, per_pair, mode, bg, alone) -> Fitted | None:
         ok = True
         for values, hits in per_pair:
             try:
-                if not set(_pick(values[prop], rule, arg)) <= hits:
+                if not set(pick_objects(values[prop], rule, arg)) <= hits:
                     ok = False
             except ValueError:
                 ok = False
@@ -696,12 +551,12 @@ def _fit_pick(grids, outputs, per_pair, mode, bg, alone) -> Fitted | None:
 
         def apply(g: Grid, prop=prop, rule=rule, arg=arg) -> Grid:
             objs = objects(g, mode, bg)
-            crops = [_crop(g, objs[k], bg, alone) for k in _pick(_all_properties(g, objs, bg, True)[prop], rule, arg)]
+            crops = [crop_box(g, objs[k], bg, alone) for k in pick_objects(all_properties(g, objs, bg, True)[prop], rule, arg)]
             if any(c.shape != crops[0].shape or (c != crops[0]).any() for c in crops):
                 raise ValueError("the picked objects differ")
             return crops[0]
 
-        if _reproduces(apply, grids, outputs):
+        if reproduces(apply, grids, outputs):
             what = rule if arg is None or isinstance(arg, tuple) else f"is {arg}"
             how = {False: "", True: ", alone", "inside": ", inside"}[alone]
             return Fitted(f"crop_picked(x, {mode!r}, {prop!r}, {what!r}{how}, {bg})", apply)

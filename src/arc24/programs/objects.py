@@ -9,6 +9,10 @@ one-line docstring; `PRIMITIVES` offers each only where the task's outputs leave
 The learners (`LEARNERS`) end a program: they recolour each object by one of its properties, or
 keep or delete objects by one, as a table property -> colour (or keep / delete) read off the train
 pairs, consistent in every pair; a grid whose objects show a value the table lacks is refused.
+What the other modules' object learners share is public here too: the objects' properties and
+relations (`properties`, `all_properties`, `hole_count`), picking one by a property
+(`pick_objects`), cropping its box (`crop_box`), how far it slides (`slide_offset`, `toward`), the
+cells that reach the edge (`reach_edge`), a colour's cells as one object (`colour_groups`).
 
 The search's branching factor limits its depth, so some functions here are left out of
 `PRIMITIVES`: `keep_object` and `remove_object` (the `keep_objects` learner says what they would
@@ -24,6 +28,7 @@ from functools import cached_property
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner, Primitive, TaskFacts
+from arc24.programs.fitting import task_bg
 
 # ---------------------------------------------------------------- objects
 
@@ -276,7 +281,7 @@ def drop_objects(g: Grid, direction: str, bg: int) -> Grid:
     return _as_down(_drop_objects, g, direction, bg)
 
 
-def _toward(obj: Obj, target: np.ndarray) -> tuple[int, int]:
+def toward(obj: Obj, target: np.ndarray) -> tuple[int, int]:
     """The unit step from OBJ toward the nearest TARGET cell that shares a row or column with it."""
     ty, tx = np.nonzero(target)
     dy, dx = ty[None, :] - obj.ys[:, None], tx[None, :] - obj.xs[:, None]
@@ -295,7 +300,7 @@ def move_until_touch(g: Grid, a: int, b: int, bg: int) -> Grid:
     for obj in objects(g, "8", bg):
         if obj.colour != a:
             continue
-        dy, dx = _toward(obj, out == b)
+        dy, dx = toward(obj, out == b)
         out[obj.ys, obj.xs] = bg
         ys, xs = obj.ys, obj.xs
         while True:
@@ -310,7 +315,7 @@ def move_until_touch(g: Grid, a: int, b: int, bg: int) -> Grid:
 # ---------------------------------------------------------------- fills and outlines
 
 
-def _reach_edge(free: np.ndarray) -> np.ndarray:
+def reach_edge(free: np.ndarray) -> np.ndarray:
     """The FREE cells joined to the grid's edge through FREE cells (4 neighbours)."""
     h, w = free.shape
     ring = np.zeros((h + 4, w + 4), bool)  # a free ring round the grid, a blocked one round that
@@ -333,7 +338,7 @@ def _reach_edge(free: np.ndarray) -> np.ndarray:
 def fill_enclosed(g: Grid, c: int, bg: int) -> Grid:
     """Background cells that cannot reach the grid's edge through background become colour C."""
     free = g == bg
-    return np.where(free & ~_reach_edge(free), c, g).astype(np.int8)
+    return np.where(free & ~reach_edge(free), c, g).astype(np.int8)
 
 
 def _interior(g: Grid, bg: int) -> np.ndarray:
@@ -515,10 +520,28 @@ def _counts(facts: TaskFacts):
     return []
 
 
-# ---------------------------------------------------------------- learners
+# ---------------------------------------------------------------- what the object learners share
+
+# A direction's name -> its unit step (row, column): the four straight ones, then the four diagonal ones too.
+STEPS4 = {"down": (1, 0), "up": (-1, 0), "left": (0, -1), "right": (0, 1)}
+STEPS8 = {**STEPS4, "down_left": (1, -1), "down_right": (1, 1), "up_left": (-1, -1), "up_right": (-1, 1)}
+
+# The properties (of `all_properties`) whose values are ordered: an object may be picked by the largest or smallest.
+ORDERED_PROPERTIES = ("size", "height", "width", "holes", "n_colours", "shape_count", "colour_count")
 
 
-def _properties(objs: list[Obj]) -> dict[str, list]:
+def colour_groups(g: Grid, bg: int) -> list[Obj]:
+    """G's cells of each colour but BG as one object, connected or not (a dotted outline is one shape)."""
+    found = []
+    for c in np.unique(g).tolist():
+        if c != bg:
+            ys, xs = np.nonzero(g == c)
+            found.append(Obj(ys, xs, g[ys, xs], c, (int(ys.min()), int(xs.min()), int(ys.max()) + 1,
+                                                    int(xs.max()) + 1), g.shape))
+    return found
+
+
+def properties(objs: list[Obj]) -> dict[str, list]:
     """For each property, its value for each of OBJS."""
     sizes = [o.size for o in objs]
     ranks = {s: k for k, s in enumerate(sorted(set(sizes), reverse=True))}
@@ -540,8 +563,129 @@ def _properties(objs: list[Obj]) -> dict[str, list]:
     }
 
 
-def _task_bg(grids: list[Grid]) -> int:
-    return int(sum(np.bincount(g.ravel(), minlength=10) for g in grids).argmax())
+def hole_count(obj: Obj) -> int:
+    """How many connected pockets of cells not in OBJ lie inside it (4 neighbours)."""
+    free = ~obj.mask
+    inside = free & ~reach_edge(free)
+    if not inside.any():
+        return 0
+    return len(objects(inside.astype(np.int8), "4", 0))
+
+
+def _relations(g: Grid, objs: list[Obj], bg: int) -> dict[str, list]:
+    """Properties of each object that depend on its surroundings."""
+    h, w = g.shape
+    fg = g != bg
+    free = ~fg
+    outside = reach_edge(free)
+    shapes = Counter(o.shape_key for o in objs)
+    colours = Counter(o.colour for o in objs)
+    sizes = Counter(o.size for o in objs)
+    common = max(shapes.values())
+    touch, holes, enclosed = [], [], []
+    for o in objs:
+        own = np.zeros((h, w), bool)
+        own[o.ys, o.xs] = True
+        near = np.zeros((h + 2, w + 2), bool)
+        for dy, dx in STEPS8.values():
+            near[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] |= own
+        ring = near[1:-1, 1:-1] & ~own
+        touch.append(tuple(sorted(set(g[ring & fg].tolist()))))
+        holes.append(hole_count(o))
+        # enclosed: no path of background from the object's side to the grid's edge
+        enclosed.append(bool((ring & free).any()) and not bool((ring & outside).any()))
+    out = {
+        "holes": holes,
+        "has_hole": [n > 0 for n in holes],
+        "touches": touch,
+        "touches_any": [bool(t) for t in touch],
+        "enclosed": enclosed,
+        "shape_count": [shapes[o.shape_key] for o in objs],
+        "common_shape": [shapes[o.shape_key] == common for o in objs],
+        "colour_count": [colours[o.colour] for o in objs],
+        "size_shared": [sizes[o.size] > 1 for o in objs],
+        "n_colours": [o.n_colours for o in objs],
+    }
+    for c in sorted(set(g[fg].tolist())):
+        out[f"touches_{c}"] = [c in t for t in touch]
+    return out
+
+
+def all_properties(g: Grid, objs: list[Obj], bg: int, relations: bool) -> dict[str, list]:
+    """For each property, its value for each of OBJS; with RELATIONS, also those that depend on G and the other objects."""
+    props = properties(objs)
+    if relations:
+        props.update(_relations(g, objs, bg))
+    return props
+
+
+def pick_objects(values: list, rule: str, arg) -> list[int]:
+    """The indices of the objects RULE picks by VALUES: one, or (for "common") those that share the most
+    common value; ValueError when it picks none, or several it should not."""
+    if rule == "max":
+        best = max(values)
+        hits = [k for k, v in enumerate(values) if v == best]
+    elif rule == "min":
+        best = min(values)
+        hits = [k for k, v in enumerate(values) if v == best]
+    elif rule == "unique":
+        counts = Counter(values)
+        hits = [k for k, v in enumerate(values) if counts[v] == 1]
+    elif rule == "common":
+        counts = Counter(values)
+        top = max(counts.values())
+        hits = [k for k, v in enumerate(values) if counts[v] == top]
+        if len({values[k] for k in hits}) == 1 and top > 1:
+            return hits
+    else:  # "is"
+        hits = [k for k, v in enumerate(values) if v == arg]
+    if len(hits) != 1:
+        raise ValueError("no single object")
+    return hits
+
+
+def crop_box(g: Grid, obj: Obj, bg: int, alone) -> Grid:
+    """OBJ's bounding box of G: as it is (ALONE False), OBJ's cells alone on background (True), or inside
+    its one-cell rim ("inside")."""
+    top, left, bottom, right = obj.bbox
+    if alone == "inside":
+        if bottom - top < 3 or right - left < 3:
+            raise ValueError("no inside")
+        return g[top + 1:bottom - 1, left + 1:right - 1]
+    if not alone:
+        return g[top:bottom, left:right]
+    out = np.full((bottom - top, right - left), bg, dtype=g.dtype)
+    out[obj.ys - top, obj.xs - left] = obj.values
+    return out
+
+
+def slide_offset(g: Grid, obj: Obj, direction: str, bg: int) -> tuple[int, int]:
+    """How far OBJ slides in DIRECTION (or "toward" the nearest cell in line) over background before it meets
+    a cell or the edge."""
+    h, w = g.shape
+    if direction == "toward":
+        own = np.zeros((h, w), bool)
+        own[obj.ys, obj.xs] = True
+        try:
+            dy, dx = toward(obj, (g != bg) & ~own)
+        except ValueError:
+            return 0, 0
+    else:
+        dy, dx = STEPS4[direction] if isinstance(direction, str) else direction
+    top, left, bottom, right = obj.bbox
+    room = {(1, 0): h - bottom, (-1, 0): top, (0, 1): w - right, (0, -1): left}[(dy, dx)]
+    if room == 0:
+        return 0, 0
+    own = np.zeros((h, w), bool)
+    own[obj.ys, obj.xs] = True
+    blocked = (g != bg) & ~own
+    ks = np.arange(1, room + 1)
+    hit = blocked[obj.ys[None, :] + dy * ks[:, None], obj.xs[None, :] + dx * ks[:, None]].any(1)
+    k = int(hit.argmax()) if hit.any() else room
+    return dy * k, dx * k
+
+
+# ---------------------------------------------------------------- learners
 
 
 def _learn_table(cases: list[tuple[dict, list]]) -> str | None:
@@ -560,7 +704,7 @@ def _fit_objects(grids: list[Grid], outputs: list[Grid], target_of, apply_target
     """Shared by the object learners: cut objects, read each one's target, learn a property table."""
     if any(g.shape != o.shape for g, o in zip(grids, outputs)):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for g, o in zip(grids, outputs):
         changed = g != o
         if (changed & (g == bg)).any():
@@ -574,7 +718,7 @@ def _fit_objects(grids: list[Grid], outputs: list[Grid], target_of, apply_target
             targets = [target_of(obj, o, bg) for obj in objs]
             if not objs or any(t is None for t in targets):
                 break
-            cases.append((_properties(objs), targets))
+            cases.append((properties(objs), targets))
         else:
             learned = _learn_table(cases)
             if learned is None:
@@ -584,7 +728,7 @@ def _fit_objects(grids: list[Grid], outputs: list[Grid], target_of, apply_target
             def apply(g: Grid, prop=prop, table=table, mode=mode) -> Grid:
                 objs = objects(g, mode, bg)
                 out = g.copy()
-                for obj, v in zip(objs, _properties(objs)[prop]):
+                for obj, v in zip(objs, properties(objs)[prop]):
                     out = apply_target(out, obj, table[v], bg)  # KeyError: a value the pairs never showed
                 return out
 

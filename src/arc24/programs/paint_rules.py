@@ -18,9 +18,8 @@ from collections import Counter
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner
-from arc24.programs.object_rules import _reproduces, painted_colours
-from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
-from arc24.programs.objects import Obj, _reach_edge, _task_bg, box_centre, objects
+from arc24.programs.fitting import edited_in_place, painted_colours, reproduces, task_bg
+from arc24.programs.objects import Obj, box_centre, objects, reach_edge
 
 # ---------------------------------------------------------------- a template stamped on markers
 
@@ -68,15 +67,15 @@ def stamp_template(g: Grid, anchor: str, paint: str, bg: int) -> Grid:
 
 def learn_stamp_template(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """The template copied onto every lone marker cell, anchored and painted as every train pair shows."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for anchor in ("centre", "colour"):
         for paint in ("copy", "drop", "marker"):
             def apply(g: Grid, anchor=anchor, paint=paint) -> Grid:
                 return stamp_template(g, anchor, paint, bg)
 
-            if _reproduces(apply, grids, outputs):
+            if reproduces(apply, grids, outputs):
                 return Fitted(f"stamp_template(x, {anchor!r}, {paint!r}, {bg})", apply)
     return None
 
@@ -87,7 +86,7 @@ def learn_stamp_template(grids: list[Grid], outputs: list[Grid]) -> Fitted | Non
 def holes(g: Grid, bg: int) -> list[Obj]:
     """G's holes: the 4-connected runs of background that cannot reach the grid's edge through background."""
     free = g == bg
-    return objects((free & ~_reach_edge(free)).astype(np.int8), "4", 0)
+    return objects((free & ~reach_edge(free)).astype(np.int8), "4", 0)
 
 
 def _rim_colour(g: Grid, hole: Obj, bg: int) -> int:
@@ -131,9 +130,9 @@ def fill_holes(g: Grid, prop: str, table: dict, bg: int) -> Grid:
 
 def learn_fill_holes(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Each hole filled in one colour (background: left) as a table of one of its properties, the same in every pair."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     cases = []
     for g, o in zip(grids, outputs):
         found = holes(g, bg)
@@ -154,7 +153,7 @@ def learn_fill_holes(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
             def apply(g: Grid, prop=prop, table=table) -> Grid:
                 return fill_holes(g, prop, table, bg)
 
-            if _reproduces(apply, grids, outputs):
+            if reproduces(apply, grids, outputs):
                 return Fitted(f"fill_holes(x, {prop!r}, {table}, {bg})", apply)
     return None
 
@@ -211,9 +210,9 @@ def connect_objects(g: Grid, twins: str, axes: str, c: int, bg: int) -> Grid:
 
 def learn_connect_objects(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Objects alike whose centres share a row, column or diagonal joined by a line, as every train pair shows."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     painted = painted_colours(grids, outputs)
     if len(painted) != 1 or any(((g != o) & (g != bg)).any() for g, o in zip(grids, outputs)):
         return None  # one colour painted, on background only
@@ -224,7 +223,7 @@ def learn_connect_objects(grids: list[Grid], outputs: list[Grid]) -> Fitted | No
                 def apply(g: Grid, twins=twins, axes=axes, colour=colour) -> Grid:
                     return connect_objects(g, twins, axes, colour, bg)
 
-                if _reproduces(apply, grids, outputs):
+                if reproduces(apply, grids, outputs):
                     return Fitted(f"connect_objects(x, {twins!r}, {axes!r}, {colour}, {bg})", apply)
     return None
 

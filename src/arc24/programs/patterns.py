@@ -255,10 +255,10 @@ def _anomaly_box(g: Grid) -> tuple[slice, slice]:
 
 
 def _object_box(g: Grid, mode: str, prop: str, value, bg: int) -> tuple[slice, slice]:
-    from arc24.programs.objects import _properties, objects
+    from arc24.programs.objects import objects, properties
 
     objs = objects(g, mode, bg)
-    values = _properties(objs).get(prop) if objs else None
+    values = properties(objs).get(prop) if objs else None
     if values is None:
         raise ValueError("no objects")
     hits = [o for o, v in zip(objs, values) if v == value]
@@ -285,14 +285,14 @@ def locate(g: Grid, how: tuple, bg: int) -> Grid:
 
 def _object_rules(g: Grid, o: Grid, bg: int) -> list[tuple]:
     """('object', mode, prop, value) for every object of G whose box is O and whose property value is its own."""
-    from arc24.programs.objects import _properties, objects
+    from arc24.programs.objects import objects, properties
 
     rules = []
     for mode in ("4", "8", "8m"):
         objs = objects(g, mode, bg)
         if not objs or len(objs) > 60:
             continue
-        props = _properties(objs)
+        props = properties(objs)
         for k, obj in enumerate(objs):
             top, left, bottom, right = obj.bbox
             if (bottom - top, right - left) != o.shape or not np.array_equal(g[top:bottom, left:right], o):

@@ -19,9 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner
-from arc24.programs.object_rules import _holes, _reproduces, painted_colours
-from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
-from arc24.programs.objects import MAX_OBJECTS, Obj, _reach_edge, _task_bg, objects
+from arc24.programs.fitting import edited_in_place, painted_colours, reproduces, task_bg
+from arc24.programs.objects import MAX_OBJECTS, Obj, hole_count, objects, reach_edge
 
 # ---------------------------------------------------------------- objects acted on by their place
 
@@ -76,8 +75,8 @@ def places(g: Grid, how: str, bg: int) -> tuple[list[Obj], list[str], np.ndarray
     KIND "rows" (before / after / across the reference's rows), "columns", or "box" (inside / outside / across)."""
     if how == "enclosed":
         objs = objects(g, "8", bg)
-        outside = _reach_edge(g == bg)
-        kinds = ["inside" if _enclosed(o, outside) else "frame" if _holes(o) else "outside" for o in objs]
+        outside = reach_edge(g == bg)
+        kinds = ["inside" if _enclosed(o, outside) else "frame" if hole_count(o) else "outside" for o in objs]
         return objs, kinds, np.zeros(g.shape, bool)
     ref, kind = how.split(":")
     mask, (top, left, bottom, right) = _reference(g, ref, bg)
@@ -127,9 +126,9 @@ def _place_options(grids: list[Grid], bg: int) -> list[str]:
 
 def learn_place_objects(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Objects kept, deleted or recoloured by their place against a line, a colour's box, or a frame round them."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     if any(((g != o) & (g == bg)).any() for g, o in zip(grids, outputs)):
         return None  # only objects change
     for how in _place_options(grids, bg):
@@ -150,7 +149,7 @@ def learn_place_objects(grids: list[Grid], outputs: list[Grid]) -> Fitted | None
         def apply(g: Grid, how=how, table=table) -> Grid:
             return place_objects(g, how, table, bg)
 
-        if _reproduces(apply, grids, outputs):
+        if reproduces(apply, grids, outputs):
             return Fitted(f"place_objects(x, {how!r}, {table}, {bg})", apply)
     return None
 
@@ -217,9 +216,9 @@ def rays_to_contact(g: Grid, sources, directions: str, bg: int) -> Grid:
 
 def learn_rays_to_contact(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Lines cast from cells of some colours in a set of directions, each drawn only where it runs into another cell."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     if any(((g != o) & (g != bg)).any() for g, o in zip(grids, outputs)):
         return None  # only background is painted
     if sum(int((g != bg).sum()) for g in grids) > 300:
@@ -230,7 +229,7 @@ def learn_rays_to_contact(grids: list[Grid], outputs: list[Grid]) -> Fitted | No
             def apply(g: Grid, sources=sources, directions=directions) -> Grid:
                 return rays_to_contact(g, sources, directions, bg)
 
-            if _reproduces(apply, grids, outputs):
+            if reproduces(apply, grids, outputs):
                 return Fitted(f"rays_to_contact(x, {sources!r}, {directions!r}, {bg})", apply)
     return None
 
@@ -267,12 +266,12 @@ def raise_hidden(g: Grid, show: str, bg: int) -> Grid:
 
 def learn_raise_hidden(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """The shape partly hidden under others painted whole over its box: in the grid, alone, or cropped."""
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for show in ("front", "alone", "crop"):
         def apply(g: Grid, show=show) -> Grid:
             return raise_hidden(g, show, bg)
 
-        if _reproduces(apply, grids, outputs):
+        if reproduces(apply, grids, outputs):
             return Fitted(f"raise_hidden(x, {show!r}, {bg})", apply)
     return None
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner
-from arc24.programs.object_rules import _reproduces
-from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
-from arc24.programs.objects import _task_bg, objects
+from arc24.programs.fitting import edited_in_place, reproduces, task_bg
+from arc24.programs.objects import objects
 from arc24.programs.patterns import NOISY, find_lattice, pattern_table
 
 MAX_MISSING = 0.25  # of a shape's cells, at most this many may lack their mirror image under a symmetry it has
@@ -162,14 +161,14 @@ def _speck_colours(g: Grid) -> list[int]:
 
 def learn_complete_mirror(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """A shape completed by its symmetries, adding missing cells or repainting noise, as every pair shows."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for how in ("add", "clean"):
         def apply(g: Grid, how=how) -> Grid:
             return complete_mirror(g, how, bg)
 
-        if _reproduces(apply, grids, outputs):
+        if reproduces(apply, grids, outputs):
             return Fitted(f"complete_mirror(x, {how!r}, {bg})", apply)
     return None
 
@@ -212,16 +211,16 @@ def box_shapes(g: Grid, cut: str, kind: str, least: int, bg: int) -> Grid:
 
 def learn_box_shapes(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Objects squared to their boxes, filled or outlined in their own colour, specks erased, as every pair shows."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for cut in ("colour", "8", "8m"):
         for kind in ("fill", "outline"):
             for least in ((1, 2, 3) if cut != "colour" else (1,)):
                 def apply(g: Grid, cut=cut, kind=kind, least=least) -> Grid:
                     return box_shapes(g, cut, kind, least, bg)
 
-                if _reproduces(apply, grids, outputs):
+                if reproduces(apply, grids, outputs):
                     return Fitted(f"box_shapes(x, {cut!r}, {kind!r}, {least}, {bg})", apply)
     return None
 
@@ -238,7 +237,7 @@ def repair_pattern(g: Grid) -> Grid:
 
 def learn_repair_pattern(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """A noisy periodic pattern repaired, as every pair shows."""
-    if not _changed(grids, outputs) or not _reproduces(repair_pattern, grids, outputs):
+    if not edited_in_place(grids, outputs) or not reproduces(repair_pattern, grids, outputs):
         return None
     return Fitted("repair_pattern(x)", repair_pattern)
 

@@ -21,8 +21,8 @@ from collections import Counter
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner
-from arc24.programs.object_rules import _ORDERED, _all_properties, _pick, _reproduces
-from arc24.programs.objects import MAX_OBJECTS, _task_bg, objects
+from arc24.programs.fitting import reproduces, task_bg
+from arc24.programs.objects import MAX_OBJECTS, ORDERED_PROPERTIES, all_properties, objects, pick_objects
 from arc24.programs.parts import bands, separator_colour
 
 
@@ -63,11 +63,11 @@ def _colour_pickers(g: Grid, bg: int) -> dict[str, int]:
         objs = objects(g, mode, bg)
         if not objs or len(objs) > MAX_OBJECTS:
             continue
-        props = _all_properties(g, objs, bg, True)
+        props = all_properties(g, objs, bg, True)
         for prop, values in props.items():
-            for rule in ("max", "min", "unique") if prop in _ORDERED else ("unique",):
+            for rule in ("max", "min", "unique") if prop in ORDERED_PROPERTIES else ("unique",):
                 try:
-                    hits = _pick(values, rule, None)
+                    hits = pick_objects(values, rule, None)
                 except (ValueError, TypeError):
                     continue
                 picks[f"{mode}:{prop}:{rule}"] = objs[hits[0]].colour
@@ -87,7 +87,7 @@ def learn_picked_colour(grids: list[Grid], outputs: list[Grid]) -> Fitted | None
     """A fixed output grid whose varying cells take the colour a rule picks from the input (most frequent, largest object's, ...)."""
     if len({o.shape for o in outputs}) != 1 or not _smaller(grids, outputs) or len(grids) < 2:
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     per_pair = [_colour_pickers(g, bg) for g in grids]
     first = outputs[0]
     found: dict[bytes, list[str]] = {}  # template -> the rules that fill it, in the order tried
@@ -167,7 +167,7 @@ def learn_count_cells(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """A fixed-size output filled in reading order with, for each of some colours, as many cells as the input has of its objects (or cells)."""
     if len({o.shape for o in outputs}) != 1 or not _smaller(grids, outputs) or len(grids) < 2:
         return None
-    shape, bg = outputs[0].shape, _task_bg(grids)
+    shape, bg = outputs[0].shape, task_bg(grids)
     for out_bg in sorted({int(v) for o in outputs for v in np.unique(o)}):
         for order in ("rows", "columns") if min(shape) > 1 else ("rows",):
             per_pair = [_runs(o, order, out_bg) for o in outputs]
@@ -186,7 +186,7 @@ def learn_count_cells(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
                 def apply(g: Grid, order=order, what=what, out_bg=out_bg) -> Grid:
                     return draw_counts(shape, [(c, count_of(g, c, what, bg)) for c in colours], order, out_bg)
 
-                if _reproduces(apply, grids, outputs):
+                if reproduces(apply, grids, outputs):
                     return Fitted(f"count_cells(x, {colours}, {what!r}, {order!r}, {shape}, {out_bg}, {bg})", apply)
     return None
 
@@ -240,7 +240,7 @@ def learn_part_colours(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Each output cell the colour of one part of the input: its parts cut by lines, by background lines, or as uniform blocks."""
     if not _smaller(grids, outputs) or all(o.size == 1 for o in outputs):
         return None  # a single cell for every grid is a picked colour, not a layout of parts
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for split in ("lines", "gaps", "blocks"):
         try:
             shapes = [tuple(len(b) for b in part_bounds(g, split, bg)) for g in grids]
@@ -252,7 +252,7 @@ def learn_part_colours(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
             def apply(g: Grid, split=split, colour=colour) -> Grid:
                 return part_colours(g, split, colour, bg)
 
-            if _reproduces(apply, grids, outputs):
+            if reproduces(apply, grids, outputs):
                 return Fitted(f"part_colours(x, {split!r}, {colour!r}, {bg})", apply)
     return None
 

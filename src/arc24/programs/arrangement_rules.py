@@ -1,4 +1,5 @@
-"""Concept rules: centres marked, shapes copied onto their colour's markers, objects sorted, colours listed in order.
+"""Arrangement rules: where things go and in what order: centres marked, shapes copied onto their colour's
+markers, objects sorted, colours listed in order.
 
 - `mark_centre`: the centre cell of the grid, of its content's bounding box, or of each object's, painted
   one colour or the object's own; or the grid's one smallest object moved there (on both axes, or only across
@@ -20,9 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner
-from arc24.programs.object_rules import _reproduces, painted_colours
-from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
-from arc24.programs.objects import MAX_OBJECTS, Obj, _task_bg, box_centre, objects
+from arc24.programs.fitting import edited_in_place, painted_colours, reproduces, task_bg
+from arc24.programs.objects import MAX_OBJECTS, Obj, box_centre, colour_groups, objects
 
 # ---------------------------------------------------------------- centres
 
@@ -93,15 +93,15 @@ def move_to_centre(g: Grid, axes: str, bg: int) -> Grid:
 
 def learn_mark_centre(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """A centre marked (one painted colour, or objects' own) or the smallest object moved to one, as every pair shows."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     painted = painted_colours(grids, outputs) - {bg}
     for axes in ("both", "across"):
         def apply(g: Grid, axes=axes) -> Grid:
             return move_to_centre(g, axes, bg)
 
-        if _reproduces(apply, grids, outputs):
+        if reproduces(apply, grids, outputs):
             return Fitted(f"move_to_centre(x, {axes!r}, {bg})", apply)
     if any(((g != o) & (g != bg)).any() for g, o in zip(grids, outputs)):
         return None  # marks go on background
@@ -114,7 +114,7 @@ def learn_mark_centre(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
             def apply(g: Grid, region=region, c=c) -> Grid:
                 return mark_centre(g, region, c, bg)
 
-            if _reproduces(apply, grids, outputs):
+            if reproduces(apply, grids, outputs):
                 return Fitted(f"mark_centre(x, {region!r}, {c}, {bg})", apply)
     return None
 
@@ -160,14 +160,14 @@ def stamp_by_colour(g: Grid, anchor: str, bg: int) -> Grid:
 
 def learn_stamp_by_colour(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Each lone cell replaced by its colour's shape, anchored as every train pair shows."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for anchor in _ANCHORS:
         def apply(g: Grid, anchor=anchor) -> Grid:
             return stamp_by_colour(g, anchor, bg)
 
-        if _reproduces(apply, grids, outputs):
+        if reproduces(apply, grids, outputs):
             return Fitted(f"stamp_by_colour(x, {anchor!r}, {bg})", apply)
     return None
 
@@ -175,17 +175,6 @@ def learn_stamp_by_colour(grids: list[Grid], outputs: list[Grid]) -> Fitted | No
 # ---------------------------------------------------------------- objects sorted along an axis
 
 _SORT_KEYS = {"size": lambda o: o.size, "specks": lambda o: int((o.values != o.colour).sum())}
-
-
-def _colour_groups(g: Grid, bg: int) -> list[Obj]:
-    """G's cells of each colour but BG as one object, connected or not (a dotted outline is one shape)."""
-    found = []
-    for c in np.unique(g).tolist():
-        if c != bg:
-            ys, xs = np.nonzero(g == c)
-            found.append(Obj(ys, xs, g[ys, xs], c, (int(ys.min()), int(xs.min()), int(ys.max()) + 1,
-                                                    int(xs.max()) + 1), g.shape))
-    return found
 
 
 def _in_a_line(objs: list[Obj], axis: int) -> list[Obj] | None:
@@ -200,7 +189,7 @@ def _in_a_line(objs: list[Obj], axis: int) -> list[Obj] | None:
 def sort_objects(g: Grid, mode: str, axis: int, key: str, descending: bool, bg: int) -> Grid:
     """G's objects (MODE, or "colour": all cells of a colour), side by side along AXIS, reordered so KEY rises (or falls) along it, the gaps between
     them kept, each in its place across AXIS; ValueError when they overlap along AXIS or two share a KEY."""
-    objs = _colour_groups(g, bg) if mode == "colour" else objects(g, mode, bg)
+    objs = colour_groups(g, bg) if mode == "colour" else objects(g, mode, bg)
     if not 1 < len(objs) <= MAX_OBJECTS:
         raise ValueError("no line of objects")
     if axis < 0:  # whichever axis they lie along
@@ -238,15 +227,15 @@ def sort_objects_first(g: Grid, ways: list[tuple], bg: int) -> Grid:
 def learn_sort_objects(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Objects in a row or column reordered by a property, as every train pair shows; every way of cutting the
     grid into objects that fits is kept, in order, and a new grid takes the first that applies to it."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     ways = []
     for key in _SORT_KEYS:
         for descending in (False, True):
             for axis in (1, 0, -1):
                 for mode in ("8m", "4", "colour"):
-                    if _reproduces(lambda g: sort_objects(g, mode, axis, key, descending, bg), grids, outputs):
+                    if reproduces(lambda g: sort_objects(g, mode, axis, key, descending, bg), grids, outputs):
                         ways.append((mode, axis, key, descending))
             if ways:  # one property and one direction: the others would sort the same pairs differently
                 return Fitted(f"sort_objects_first(x, {ways}, {bg})", lambda g: sort_objects_first(g, ways, bg))
@@ -294,12 +283,12 @@ def learn_colour_sequence(grids: list[Grid], outputs: list[Grid]) -> Fitted | No
         column = True
     else:
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for order in _ORDERS:
         def apply(g: Grid, order=order) -> Grid:
             return colour_sequence(g, order, column, bg)
 
-        if _reproduces(apply, grids, outputs):
+        if reproduces(apply, grids, outputs):
             return Fitted(f"colour_sequence(x, {order!r}, {column}, {bg})", apply)
     return None
 

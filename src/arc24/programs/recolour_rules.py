@@ -1,13 +1,10 @@
-"""More learners: layers recoloured by depth, colours taken from a line, checkerboards, masked tiles, count-scaled grids.
+"""Recolour rules: cells recoloured in place by where they lie: their depth in their region, their line, their rectangle.
 
 - `depth_recolour`: each cell's colour looked up from (its colour, how deep it lies in its one-colour region):
   the rings of a shape painted from its rim inward (onion layers). Depth 1 is the rim: a cell with a
   neighbour (4 or 8) of another colour, or on the grid's edge.
 - `line_colour`: cells of one colour take the one other colour (not background) their row, or column, holds.
 - `checker_inside`: the inside of each filled rectangle made a checkerboard with the background.
-- `masked_tile`: a grid of copies of the grid, one where a picked colour lies in it (as `self_tile` does for
-  its foreground): its most or least frequent colour, background, foreground; the copies' colours swapped or not.
-- `scale_by_count`: the grid upscaled or tiled by how many colours it has, or by its side.
 
 Each learner checks that what it fitted reproduces every train output, and declines otherwise.
 """
@@ -17,9 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner
-from arc24.programs.object_rules import _reproduces
-from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
-from arc24.programs.objects import _task_bg, objects
+from arc24.programs.fitting import edited_in_place, reproduces, task_bg
+from arc24.programs.objects import objects
 
 MAX_DEPTH = 15
 
@@ -73,9 +69,9 @@ def _layered(table: dict[int, int], bg: int) -> bool:
 
 def learn_depth_recolour(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Each cell's colour from its colour and its depth in its one-colour region, background left as it is."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     if any(((g != o) & (g == bg)).any() for g, o in zip(grids, outputs)):
         return None
     for diagonal in (False, True):
@@ -98,7 +94,7 @@ def learn_depth_recolour(grids: list[Grid], outputs: list[Grid]) -> Fitted | Non
                 out[y, x] = table[int(keys[y, x])]  # KeyError: a depth the pairs never showed
             return out
 
-        if _reproduces(apply, grids, outputs):
+        if reproduces(apply, grids, outputs):
             shown = {(key // 16, key % 16): v for key, v in table.items()}
             return Fitted(f"depth_recolour(x, {'8' if diagonal else '4'}, {shown}, {bg})", apply)
     return None
@@ -121,9 +117,9 @@ def line_colour(g: Grid, c: int, axis: str, bg: int) -> Grid:
 
 def learn_line_colour(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Cells of one colour recoloured to the one other colour their row, or column, holds."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     moved = {int(v) for g, o in zip(grids, outputs) for v in g[g != o].tolist()}
     if len(moved) != 1 or bg in moved:
         return None
@@ -132,7 +128,7 @@ def learn_line_colour(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
         def apply(g: Grid, axis=axis) -> Grid:
             return line_colour(g, c, axis, bg)
 
-        if _reproduces(apply, grids, outputs):
+        if reproduces(apply, grids, outputs):
             return Fitted(f"line_colour(x, {c}, {axis!r}, {bg})", apply)
     return None
 
@@ -155,108 +151,17 @@ def checker_inside(g: Grid, bg: int, phase: int) -> Grid:
 
 def learn_checker_inside(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """The inside of each solid rectangle made a checkerboard with the background, in one phase."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     if any(((g != o) & (o != bg)).any() for g, o in zip(grids, outputs)):
         return None  # only cells turned to background
     for phase in (0, 1):
         def apply(g: Grid, phase=phase) -> Grid:
             return checker_inside(g, bg, phase)
 
-        if _reproduces(apply, grids, outputs):
+        if reproduces(apply, grids, outputs):
             return Fitted(f"checker_inside(x, {bg}, {phase})", apply)
-    return None
-
-
-# ---------------------------------------------------------------- the grid tiled into blocks it picks
-
-
-def _colour_counts(g: Grid) -> np.ndarray:
-    counts = np.bincount(g.ravel(), minlength=10).astype(np.int64)
-    return np.where(counts > 0, counts, -1)
-
-
-def _unique_extreme(counts: np.ndarray, most: bool) -> int:
-    present = counts[counts > 0]
-    best = present.max() if most else present.min()
-    if (counts == best).sum() != 1:
-        raise ValueError("no single colour")
-    return int(np.argmax(counts == best))
-
-
-def block_picks(g: Grid, pick: str, bg: int) -> np.ndarray:
-    """The cells of G that PICK chooses: "fg" (not BG), "bg", "most" or "least" (its most or least frequent colour)."""
-    if pick == "fg":
-        return g != bg
-    if pick == "bg":
-        return g == bg
-    return g == _unique_extreme(_colour_counts(g), pick == "most")
-
-
-def masked_tile(g: Grid, pick: str, swap: bool, bg: int) -> Grid:
-    """A grid of blocks G's size: a copy of G (its two colours swapped, if SWAP) where PICK chooses G's cell, BG elsewhere."""
-    block = g
-    if swap:
-        colours = set(g.ravel().tolist()) - {bg}
-        if len(colours) != 1:
-            raise ValueError("not one colour on background")
-        c = colours.pop()
-        block = np.where(g == bg, c, bg).astype(np.int8)
-    mask = np.kron(block_picks(g, pick, bg), np.ones(g.shape, dtype=bool))
-    return np.where(mask, np.tile(block, g.shape), bg).astype(np.int8)
-
-
-def learn_masked_tile(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
-    """The output is the grid's own size squared in blocks: a copy of it where a picked colour lies, background elsewhere."""
-    if any(o.shape != (g.shape[0] ** 2, g.shape[1] ** 2) for g, o in zip(grids, outputs)):
-        return None
-    bg = _task_bg(outputs)
-    for swap in (False, True):
-        for pick in ("fg", "bg", "most", "least"):
-            def apply(g: Grid, pick=pick, swap=swap) -> Grid:
-                return masked_tile(g, pick, swap, bg)
-
-            if _reproduces(apply, grids, outputs):
-                return Fitted(f"masked_tile(x, {pick!r}, {swap}, {bg})", apply)
-    return None
-
-
-# ---------------------------------------------------------------- scaled by a count
-
-
-def count_of(g: Grid, what: str) -> int:
-    """How many colours G holds ("colours"), not counting its most frequent one ("fg_colours"), or its side ("side")."""
-    n = len(np.unique(g))
-    if what == "colours":
-        return n
-    if what == "fg_colours":
-        return n - 1
-    if g.shape[0] != g.shape[1]:
-        raise ValueError("not square")
-    return g.shape[0]
-
-
-def scale_by_count(g: Grid, how: str, what: str) -> Grid:
-    """G upscaled (HOW "upscale") or tiled ("tile") by a count WHAT of it (see count_of)."""
-    k = count_of(g, what)
-    if k < 1 or k * max(g.shape) > 30:
-        raise ValueError("no room")
-    return np.kron(g, np.ones((k, k), dtype=np.int8)) if how == "upscale" else np.tile(g, (k, k))
-
-
-def learn_scale_by_count(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
-    """The output is the grid upscaled or tiled, as many times as it has colours (or its side)."""
-    ratios = {(o.shape[0] / g.shape[0], o.shape[1] / g.shape[1]) for g, o in zip(grids, outputs)}
-    if any(ry != rx or ry != int(ry) for ry, rx in ratios) or len(ratios) < 2:
-        return None  # one fixed ratio is the plain upscale's or tile's
-    for how in ("upscale", "tile"):
-        for what in ("colours", "fg_colours", "side"):
-            def apply(g: Grid, how=how, what=what) -> Grid:
-                return scale_by_count(g, how, what)
-
-            if _reproduces(apply, grids, outputs):
-                return Fitted(f"scale_by_count(x, {how!r}, {what!r})", apply)
     return None
 
 
@@ -267,6 +172,4 @@ LEARNERS = [
     Learner("depth_recolour", learn_depth_recolour, cost=2, on_every_state=False),
     Learner("line_colour", learn_line_colour, cost=2, on_every_state=False),
     Learner("checker_inside", learn_checker_inside, cost=2, on_every_state=False),
-    Learner("masked_tile", learn_masked_tile, cost=2),
-    Learner("scale_by_count", learn_scale_by_count, cost=2),
 ]

@@ -1,6 +1,6 @@
-"""Grid rules (programs/grid_rules.py): each learner on small hand-made pairs, a new input, and a case it declines."""
+"""Cue rules (programs/cue_rules.py): each learner on small hand-made pairs, a new input, and a case it declines."""
 
-from arc24.programs import grid_rules as R
+from arc24.programs import cue_rules as R
 from learner_cases import G, fits
 
 

@@ -1,4 +1,5 @@
-"""Grid rules: colours swapped by a key drawn in the grid, shapes mirrored across a line, sequences of objects continued.
+"""Cue rules: edits that a cue drawn in the grid directs: colours swapped by a key, shapes mirrored across a
+line, sequences of objects continued by their step.
 
 - `legend_recolour`: the grid holds a key, a small solid block two cells across (a column of pairs, side by side, or
   a row of pairs, one above the other); every other cell of a colour the key pairs takes its partner's colour
@@ -18,9 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from arc24.programs.dsl import Fitted, Grid, Learner
-from arc24.programs.object_rules import _reproduces, painted_colours
-from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
-from arc24.programs.objects import MAX_OBJECTS, Obj, _task_bg, objects
+from arc24.programs.fitting import edited_in_place, painted_colours, reproduces, task_bg
+from arc24.programs.objects import MAX_OBJECTS, Obj, objects
 
 MAX_KEY = 12  # cells: more and the block is a shape, not a key
 
@@ -90,15 +90,15 @@ def legend_recolour(g: Grid, across: str, way: str, bg: int) -> Grid:
 
 def learn_legend_recolour(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Cells recoloured by the colour pairs of a small key block drawn in the grid, the key left as it is."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for across in ("rows", "columns"):
         for way in ("swap", "forward", "backward"):
             def apply(g: Grid, across=across, way=way) -> Grid:
                 return legend_recolour(g, across, way, bg)
 
-            if _reproduces(apply, grids, outputs):
+            if reproduces(apply, grids, outputs):
                 return Fitted(f"legend_recolour(x, {across!r}, {way!r}, {bg})", apply)
     return None
 
@@ -149,15 +149,15 @@ def mirror_across_line(g: Grid, original: str, copy: str, bg: int) -> Grid:
 
 def learn_mirror_across_line(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Each object drawn again reflected across the grid's one full line, the copy or the original colour-swapped, or moved."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for original in ("keep", "swap", "delete"):
         for copy in ("keep", "swap"):
             def apply(g: Grid, original=original, copy=copy) -> Grid:
                 return mirror_across_line(g, original, copy, bg)
 
-            if _reproduces(apply, grids, outputs):
+            if reproduces(apply, grids, outputs):
                 return Fitted(f"mirror_across_line(x, {original!r}, {copy!r}, {bg})", apply)
     return None
 
@@ -205,9 +205,9 @@ def continue_sequence(g: Grid, mode: str, ways: str, colour, whole: bool, bg: in
 
 def learn_continue_sequence(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Objects alike in shape, evenly spaced, continued with their step to the edge in one colour or cycling their own."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     if not _supersets(grids, outputs, bg):
         return None
     new = painted_colours(grids, outputs)
@@ -219,7 +219,7 @@ def learn_continue_sequence(grids: list[Grid], outputs: list[Grid]) -> Fitted | 
                     def apply(g: Grid, mode=mode, ways=ways, colour=colour, whole=whole) -> Grid:
                         return continue_sequence(g, mode, ways, colour, whole, bg)
 
-                    if _reproduces(apply, grids, outputs):
+                    if reproduces(apply, grids, outputs):
                         return Fitted(f"continue_sequence(x, {mode!r}, {ways!r}, {colour!r}, {whole}, {bg})", apply)
     return None
 

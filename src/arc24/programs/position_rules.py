@@ -1,4 +1,5 @@
-"""Boundary rules: objects moved to an edge or a wall, objects acted on by their place in the order, counts drawn as bars, the centre object.
+"""Position rules: objects moved to an edge or a wall, acted on by their place in the order, the one over the
+centre; counts drawn as bars.
 
 - `move_to_boundary`: every object slides to the grid's nearest edge (along the rows, the columns, or
   either), or every object but the largest slides straight toward the largest (a wall) until it touches it.
@@ -18,18 +19,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from arc24.programs.concept_rules import _colour_groups
 from arc24.programs.dsl import Fitted, Grid, Learner
-from arc24.programs.object_rules import _crop, _reproduces, _slide
-from arc24.programs.object_rules import _same_shapes as _changed  # every pair keeps its shape, one changes
-from arc24.programs.objects import MAX_OBJECTS, Obj, _task_bg, objects
+from arc24.programs.fitting import edited_in_place, reproduces, task_bg
+from arc24.programs.objects import MAX_OBJECTS, Obj, colour_groups, crop_box, objects, slide_offset
 
 _MODES = ("4", "8", "8m", "colour")
 
 
 def _objects(g: Grid, mode: str, bg: int) -> list[Obj]:
     """G's objects in MODE (see objects.MODES), or "colour": all cells of a colour as one; ValueError when too many."""
-    objs = _colour_groups(g, bg) if mode == "colour" else objects(g, mode, bg)
+    objs = colour_groups(g, bg) if mode == "colour" else objects(g, mode, bg)
     if len(objs) > MAX_OBJECTS:
         raise ValueError("too many objects")
     return objs
@@ -71,7 +70,7 @@ def _toward_wall(g: Grid, obj: Obj, wall: Obj, bg: int) -> tuple[int, int]:
         direction = None
     if direction is None:
         raise ValueError("the wall is not in line")
-    return _slide(g, obj, direction, bg)
+    return slide_offset(g, obj, direction, bg)
 
 
 def move_to_boundary(g: Grid, mode: str, target: str, bg: int) -> Grid:
@@ -100,15 +99,15 @@ def move_to_boundary(g: Grid, mode: str, target: str, bg: int) -> Grid:
 
 def learn_move_to_boundary(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Every object slid to its nearest edge (along rows, columns or either), or every object but the largest slid to it."""
-    if not _changed(grids, outputs) or not _same_counts(grids, outputs):
+    if not edited_in_place(grids, outputs) or not _same_counts(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for target in ("edge:columns", "edge:rows", "edge:both", "wall"):
         for mode in ("8", "4", "8m", "colour"):
             def apply(g: Grid, mode=mode, target=target) -> Grid:
                 return move_to_boundary(g, mode, target, bg)
 
-            if _reproduces(apply, grids, outputs):
+            if reproduces(apply, grids, outputs):
                 return Fitted(f"move_to_boundary(x, {mode!r}, {target!r}, {bg})", apply)
     return None
 
@@ -168,9 +167,9 @@ def _actions(obj: Obj, o: Grid, colours: dict[str, int], bg: int) -> list:
 
 def learn_object_by_rank(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """Objects kept, deleted or recoloured as a table says for their role: first, last or other down the rows or along the columns."""
-    if not _changed(grids, outputs):
+    if not edited_in_place(grids, outputs):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for mode in ("8", "4", "8m"):
         for axis in (0, 1):
             choices: dict[str, list] = {}
@@ -193,7 +192,7 @@ def learn_object_by_rank(grids: list[Grid], outputs: list[Grid]) -> Fitted | Non
             def apply(g: Grid, mode=mode, axis=axis, table=table) -> Grid:
                 return by_rank(g, mode, axis, table, bg)
 
-            if _reproduces(apply, grids, outputs):
+            if reproduces(apply, grids, outputs):
                 return Fitted(f"object_by_rank(x, {mode!r}, {('rows', 'columns')[axis]!r}, {table}, {bg})", apply)
     return None
 
@@ -274,7 +273,7 @@ def learn_count_bar(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """A bar of one colour as long as a count of the input (objects, cells, colours, rarest colour's cells, specks)."""
     if any(o.size >= g.size for g, o in zip(grids, outputs)):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     layouts = _bar_layouts(outputs)
     for layout, c, fill, ns in layouts:
         if len(set(ns)) < 2:
@@ -289,7 +288,7 @@ def learn_count_bar(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
             def apply(g: Grid, what=what, layout=layout, c=c, fill=fill) -> Grid:
                 return draw_bar(counted(g, what, bg), c, layout, fill)
 
-            if _reproduces(apply, grids, outputs):
+            if reproduces(apply, grids, outputs):
                 return Fitted(f"count_bar(x, {what!r}, {c}, {layout!r}, {fill}, {bg})", apply)
     return None
 
@@ -318,7 +317,7 @@ def act_on_centre(g: Grid, mode: str, centre: str, action: str, bg: int) -> Grid
     """The centre object (see `centre_object`): ACTION "crop", "crop_alone", "keep" (alone) or "delete"."""
     obj = centre_object(g, mode, centre, bg)
     if action.startswith("crop"):
-        return _crop(g, obj, bg, action == "crop_alone")
+        return crop_box(g, obj, bg, action == "crop_alone")
     out = g.copy() if action == "delete" else np.full_like(g, bg)
     out[obj.ys, obj.xs] = bg if action == "delete" else obj.values
     return out
@@ -327,14 +326,14 @@ def act_on_centre(g: Grid, mode: str, centre: str, action: str, bg: int) -> Grid
 def learn_centre_object(grids: list[Grid], outputs: list[Grid]) -> Fitted | None:
     """The object at the centre of the grid or of its content cropped, cropped alone, kept alone, or deleted."""
     same = all(g.shape == o.shape for g, o in zip(grids, outputs))
-    if same and not _changed(grids, outputs):
+    if same and not edited_in_place(grids, outputs):
         return None
     if not same and any(o.shape[0] > g.shape[0] or o.shape[1] > g.shape[1] for g, o in zip(grids, outputs)):
         return None
-    bg = _task_bg(grids)
+    bg = task_bg(grids)
     for action in ("keep", "delete") if same else ("crop", "crop_alone"):
         for centre in ("grid", "content"):
-            modes = [m for m in _MODES if _reproduces(lambda g, m=m: act_on_centre(g, m, centre, action, bg), grids, outputs)]
+            modes = [m for m in _MODES if reproduces(lambda g, m=m: act_on_centre(g, m, centre, action, bg), grids, outputs)]
             if not modes:
                 continue
 
