@@ -130,3 +130,24 @@ def test_kill_9_mid_search_leaves_no_search_behind_and_the_search_then_runs_whol
     task = make_task(inputs, mirrored_overlay)
     result, = native.search_task(task, seconds=5, max_depth=2)
     assert np.array_equal(result.candidates[0].answer, task.test[0].output)
+
+
+@pytest.mark.parametrize("name", ["plain", "normalised", "transposed"])
+def test_every_view_maps_its_answers_back_to_the_tasks_own_frame_and_colours(name):
+    from arc24.programs.solver import VIEWS
+
+    inputs = [shapes(5, 7, colours=(2, 4, 6), bg=8) for _ in range(4)]
+    task = make_task(inputs, lambda g: np.where(g == 4, 1, g)[:3])
+    view = VIEWS[name](task)
+    seen = view.task.test[0].output
+    assert not np.array_equal(seen, task.test[0].output)  # the background, at least, is another colour
+    assert np.array_equal(view.answer(0, seen), task.test[0].output)
+    assert all(sorted(m.tolist()) == list(range(10)) for m in view.maps)
+
+
+def test_a_search_that_is_not_one_of_the_choices_is_refused_before_any_work():
+    from arc24.config import ConfigError
+    from arc24.solving.config import SolveConfig, from_dict
+
+    with pytest.raises(ConfigError, match="programs.searches must be one of both, compiled, learners, got 'fast'"):
+        from_dict(SolveConfig, {"programs": {"searches": "fast"}}).check()

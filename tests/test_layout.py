@@ -1,9 +1,9 @@
 """The package's layout: one subpackage per pipeline stage, imports pointing one way only.
 
 data <- training <- solving <- evaluation <- sweeps, with a small shared core (config, files,
-models, manifest) that imports no stage, and the `arc24` command on top. Solving never imports
-the trainer (a solve run's processes have no use for it), and nothing but the command imports
-the sweeps.
+models, manifest, kaggle_metadata) that imports no stage, and the `arc24` command on top. Solving
+never imports the trainer (a solve run's processes have no use for it), and nothing but the
+command imports the sweeps.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "arc24"
-CORE = {"config", "files", "models", "manifest", "__init__"}
+CORE = {"config", "files", "models", "manifest", "kaggle_metadata", "__init__"}
 LAYERS = {"core": 0, "data": 1, "programs": 2, "training": 2, "solving": 3, "evaluation": 4, "sweeps": 5, "cli": 6}
 
 

@@ -3,6 +3,7 @@ comparison of two submissions drawing exactly the tasks whose solved outputs cha
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -152,3 +153,74 @@ def test_rendering_leaves_no_pyplot_figure_open(tmp_path):
     before = plt.get_fignums()
     render_task(make_task("p", [G1]), tmp_path / "p.png")
     assert plt.get_fignums() == before
+
+
+# ---------------------------------------------------------------- the text under an attempt
+
+LONG_PROGRAM = "programs: " + "; ".join(
+    f"b{i} = paint_objects_by_size(recolour(crop_to_content(I), {i}), largest_first)" for i in range(6)) + "; O = b5"
+
+
+def test_a_note_wraps_to_its_width_between_a_programs_calls():
+    from arc24.evaluation.render import wrap_note
+
+    lines = wrap_note("programs: O = stack(flip_h(I), recolour(I, 3))", 20)
+    assert lines == ["programs: O = stack(", "flip_h(I), recolour(", "I, 3))"]  # broken after "(", "," or " "
+    assert wrap_note("O = flip_h(I)", 20) == ["O = flip_h(I)"]
+    cut = wrap_note("x" * 45, 20)  # a name longer than a line is cut
+    assert cut == ["x" * 20, "x" * 20, "x" * 5]
+    many = wrap_note(LONG_PROGRAM, 24, max_lines=5)
+    assert len(many) == 5 and many[-1].endswith("...") and all(len(line) <= 24 for line in many)
+    assert "".join(wrap_note(LONG_PROGRAM, 24, max_lines=100)).replace(" ", "") == LONG_PROGRAM.replace(" ", "")
+
+
+def test_a_long_program_is_written_under_its_attempt_within_the_picture(tmp_path):
+    from arc24.evaluation.render import task_figure
+
+    task = make_task("long", [G1, G2])
+    attempts = [{"attempt_1": G1, "attempt_2": WRONG}, {"attempt_1": G2}]
+    notes = [[LONG_PROGRAM, "model (3 votes)"], ["programs: O = flip_h(I)", "model (1 vote)"]]
+    fig = task_figure(task, [("", attempts)], "long", notes)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert fig.get_suptitle() == "long"  # the title is the task's; the programs are under their attempts
+    figure = fig.bbox
+    # Under each attempt: its size (when it has a grid), then its note's first line
+    notes_under = [(ax.get_title(), [line for line in ax.xaxis.label.get_text().split("\n")
+                                     if line and not re.fullmatch(r"\d+x\d+", line)]) for ax in fig.axes]
+    under = {(title, lines[0]) for title, lines in notes_under if lines}
+    assert under == {("attempt 1: correct", "programs: b0 ="), ("attempt 2: wrong", "model (3 votes)"),
+                     ("attempt 1: correct", "programs: O = flip_h(I)"), ("attempt 2: wrong", "model (1 vote)")}
+    for ax in fig.axes:
+        for text in (ax.xaxis.label, ax.title):
+            box = text.get_window_extent(renderer)
+            # Nothing runs off the picture's edges
+            assert figure.x0 - 1 <= box.x0 and box.x1 <= figure.x1 + 1, (text.get_text()[:40], box, figure)
+            assert figure.y0 - 1 <= box.y0 and box.y1 <= figure.y1 + 1, (text.get_text()[:40], box, figure)
+        if ax.xaxis.label.get_text().count("\n") > 2:  # a wrapped program: no wider than its panel
+            box, panel = ax.xaxis.label.get_window_extent(renderer), ax.get_window_extent(renderer)
+            assert box.width <= panel.width * 1.02, (box, panel)
+    # The picture is taller by the program's lines, not wider
+    plain = read_png(render_task(task, tmp_path / "plain.png", attempts))
+    written = read_png(render_task(task, tmp_path / "notes.png", attempts, notes=notes))
+    assert written.shape[1] == plain.shape[1] and written.shape[0] > plain.shape[0] * 1.15
+
+
+def test_show_with_a_run_writes_each_attempts_source_under_it(tmp_path, capsys):
+    # A real run's folder (solvers=programs on one-rule tasks, a second of search each) drawn by `arc24 show`.
+    from pathlib import Path
+
+    import arc24
+    from arc24.cli import main
+
+    suite = Path(arc24.__file__).parent / "evaluation" / "suites" / "one-rule-v1.json"
+    task_id = "one-rule-v1-flip-horizontal"
+    run = tmp_path / "run"
+    assert main(["solve", str(suite), "--out", str(run / "submission.json"), "--set", "solvers=programs",
+                 "--set", f"task_ids=[{task_id}]", "--set", "programs.seconds=1", "--set", "programs.workers=1"]) == 0
+    capsys.readouterr()
+    picture = tmp_path / "shown.png"
+    assert main(["show", str(suite), "--task", task_id, "--run", str(run), "--out", str(picture)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("test 0 attempt 1: programs: O = ") and lines[-1] == str(picture)
+    read_png(picture)

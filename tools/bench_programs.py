@@ -52,7 +52,7 @@ def _solve(args):
     hits = [right(result.attempts(i), pair.output) for i, pair in enumerate(task.test)]
     best = result.best
     return {"task": task.id, "status": result.status, "seconds": round(result.seconds, 3), "states": result.states,
-            "depth": result.depth, "fits": any(result.ranked), "right": [any(h) for h in hits],
+            "depth": result.depth, "fits": any(not a.partial for r in result.ranked for a in r), "right": [any(h) for h in hits],
             "first_right": [bool(h) and h[0] for h in hits],
             # which search gave the right answer, per test input (None: neither)
             "right_by": [next((a.source for a, ok in zip(result.attempts(i), h) if ok), None) for i, h in enumerate(hits)],
@@ -94,6 +94,10 @@ def main() -> None:
     parser.add_argument("--searches", choices=SEARCHES, default="both")
     parser.add_argument("--compiled-depth", type=int, default=3)
     parser.add_argument("--compiled-share", type=float, default=0.5)
+    parser.add_argument("--compiled-views", default="plain,normalised", help="comma-separated (solver.VIEWS)")
+    parser.add_argument("--no-partial-fits", dest="partial_fits", action="store_false",
+                        help="only answers that reproduce every train pair")
+    parser.add_argument("--max-states", type=int, default=400_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--limit", type=int, default=0, help="only the first N tasks of each corpus")
     parser.add_argument("--out", type=Path, help="a JSON file for the summaries and the per-task rows")
@@ -104,7 +108,9 @@ def main() -> None:
     results, all_rows = [], {}
     for name in args.corpora:
         budget = ProgramBudget(seconds=args.seconds, searches=args.searches, max_depth=args.max_depth,
-                               compiled_depth=args.compiled_depth, compiled_share=args.compiled_share)
+                               compiled_depth=args.compiled_depth, compiled_share=args.compiled_share,
+                               compiled_views=tuple(args.compiled_views.split(",")), partial_fits=args.partial_fits,
+                               max_states=args.max_states)
         summary, rows = bench(name, args.data, budget, args.workers, args.limit)
         results.append(summary)
         all_rows[name] = rows

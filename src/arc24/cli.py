@@ -156,14 +156,14 @@ def cmd_show(args) -> int:
         print(f"{args.path}: no task {args.task}", file=sys.stderr)
         return EXIT_USAGE
     attempts = json.loads(Path(args.submission).read_text()).get(args.task) if args.submission else None
-    title = args.task
+    notes = None
     if args.run:
         from arc24.solving.programs import attempt_sources
 
-        attempts, lines = attempt_sources(args.run, tasks[args.task])
+        attempts, lines, notes = attempt_sources(args.run, tasks[args.task])  # notes: under each attempt
         print("\n".join(lines))
-        title = f"{args.task} ({'; '.join(line.split(': ', 1)[1].split(' (', 1)[0] for line in lines)})"
-    out = render_task(tasks[args.task], args.out or f"{args.task}.png", attempts=attempts, title=title)
+    out = render_task(tasks[args.task], args.out or f"{args.task}.png", attempts=attempts, title=args.task,
+                      notes=notes)
     print(out)
     return 0
 
@@ -190,7 +190,7 @@ def cmd_demo(args) -> int:
     execute_submission_notebook(
         {"challenges": str(challenges), "solutions": str(solutions), "out_dir": str(out), "model": "embedded",
          "profile": "new-lora", "max_new_tokens": 200, "overwrite": True},  # as `arc24 bench` runs it
-        out / "submission.executed.ipynb")
+        out / "submission.executed.ipynb", progress=False)  # the run's own lines say how far it is
     print(f"[arc24 demo] executed notebook: {out / 'submission.executed.ipynb'}")
     print(health_table(out / "health.json"))
     submission = read_submission(out / "submission.json")
@@ -198,9 +198,16 @@ def cmd_demo(args) -> int:
     solved = [t for t in tasks if report.per_task[t]["score"] == 1.0]
     for folder in ("solved", "missed"):  # no picture of an earlier demo stays in the wrong one
         shutil.rmtree(out / folder, ignore_errors=True)
+    from arc24.config import ConfigError
+    from arc24.solving.programs import attempt_sources
+
     for task_id, task in tasks.items():
+        try:  # under each attempt: where it came from (the model's votes, or a program)
+            notes = attempt_sources(out, task)[2]
+        except ConfigError:  # no prediction of the task kept
+            notes = None
         render_task(task, out / ("solved" if task_id in solved else "missed") / f"{task_id}.png",
-                    attempts=submission.get(task_id), title=task_id)
+                    attempts=submission.get(task_id), title=task_id, notes=notes)
     print(f"[arc24 demo] solved {len(solved)} of {len(tasks)} tasks ({', '.join(solved) or 'none'}); "
           f"pictures of each task with its two attempts in {out}/solved/ and {out}/missed/")
     return 0
@@ -208,8 +215,18 @@ def cmd_demo(args) -> int:
 
 def cmd_sweep(args) -> int:
     """The submission notebook on validation tasks for every setting of a grid; table and plots."""
+    from arc24.config import ConfigError
     from arc24.sweeps.sweep import SUBMISSION_NOTEBOOK, SweepConfig, notebook_parameters, parse_fixed, parse_grid, sweep
 
+    modes = [f"--{m}" for m in ("kaggle", "status", "collect") if getattr(args, m)]
+    if len(modes) > 1:
+        raise ConfigError(f"{' and '.join(modes)}: one at a time")
+    if args.dry_run and not args.kaggle:
+        raise ConfigError("--dry-run goes with --kaggle (it prints the pushes instead of running them)")
+    if args.status:
+        return _sweep_kaggle_status(args)
+    if args.collect:
+        return _sweep_kaggle_collect(args)
     notebook = args.notebook or str(SUBMISSION_NOTEBOOK)
     arc1 = Path(args.data) / "arc-agi-1"
     challenges = args.challenges or str(arc1 / "arc-agi_evaluation_challenges.json")
@@ -220,6 +237,8 @@ def cmd_sweep(args) -> int:
                          fixed=parse_fixed(args.set, defaults, grid), n_tasks=args.tasks, seed=args.seed,
                          task_ids=[t.strip() for t in (args.task_ids or "").split(",") if t.strip()],
                          notebook=notebook)
+    if args.kaggle:
+        return _sweep_kaggle_push(args, config)
     try:
         summary = sweep(config, progress=not args.no_progress)
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM; the message says how far the sweep got
@@ -235,6 +254,56 @@ def cmd_sweep(args) -> int:
         print(f"arc24 sweep: {failure['run']} failed: {failure['error']} (notebook {failure['notebook']}, "
               f"traceback in {failure['log']}); "
               "start the same command again to retry it", file=sys.stderr)
+    return EXIT_PROBLEMS if summary["failed"] else 0
+
+
+def _kaggle_settings(args):
+    from arc24.sweeps.kaggle import KaggleSettings
+
+    return KaggleSettings(kernel_metadata=args.kernel_metadata or KaggleSettings.kernel_metadata,
+                          competition=args.competition or "",
+                          sessions=args.sessions, wait=not args.no_wait, poll_seconds=args.poll_seconds)
+
+
+def _sweep_kaggle_push(args, config) -> int:
+    """`arc24 sweep --kaggle`: one Kaggle kernel per setting of the grid, pushed (docs/kaggle-sweeps.md)."""
+    from arc24.sweeps.kaggle import kaggle_sweep
+
+    try:
+        summary = kaggle_sweep(config, _kaggle_settings(args), dry_run=args.dry_run)
+    except KeyboardInterrupt as exc:
+        print(f"arc24 sweep: {exc or 'interrupted; start the same command again to continue'}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not args.dry_run:
+        print(f"[arc24 sweep] pushed {len(summary['pushed'])} kernels now, {len(summary['todo'])} left; "
+              f"then: arc24 sweep --status --out {args.out}   and, once they are complete: "
+              f"arc24 sweep --collect --out {args.out}")
+    return 0
+
+
+def _sweep_kaggle_status(args) -> int:
+    from arc24.sweeps.kaggle import kaggle_status
+    from arc24.sweeps.report import markdown_table
+
+    print(markdown_table(kaggle_status(args.out)))
+    return 0
+
+
+def _sweep_kaggle_collect(args) -> int:
+    from arc24.sweeps.kaggle import kaggle_collect
+
+    summary = kaggle_collect(args.out)
+    print(summary["table"])
+    print(f"[arc24 sweep] {summary['finished']} finished runs in {summary['out']}/: {summary['results_md']}, "
+          f"{summary['results_csv']}; plots: {', '.join(summary['plots']) or 'none'}")
+    if summary["pending"]:
+        print(f"[arc24 sweep] {len(summary['pending'])} kernels still queued or running: collect again later")
+    if summary["not_pushed"]:
+        print(f"[arc24 sweep] {len(summary['not_pushed'])} runs not pushed yet: arc24 sweep --kaggle with the same "
+              "settings pushes them")
+    for failure in summary["failed"]:
+        print(f"arc24 sweep: {failure['run']} failed on Kaggle ({failure['kernel']}): {failure['error']} "
+              f"(log {failure['log']}); arc24 sweep --kaggle with the same settings pushes it again", file=sys.stderr)
     return EXIT_PROBLEMS if summary["failed"] else 0
 
 
@@ -266,6 +335,81 @@ def cmd_compare(args) -> int:
     print(f"[arc24 compare] {len(paths)} task{'' if len(paths) == 1 else 's'} changed between "
           f"A = {args.run_a} and B = {args.run_b}")
     return 0
+
+
+# ---------------------------------------------------------------- the settings reference
+
+SETTINGS_INTRO = {
+    "solve": "Settings of `arc24 solve` (`--set NAME=VALUE`, repeatable, or a `--config` YAML file), also taken by "
+             "`arc24 bench --set` and, with a nested setting's dot written as an underscore (`ttft.steps` is "
+             "`ttft_steps`), by the submission notebook's parameters.",
+    "train": "Settings of `arc24 train`: its YAML config, and `--set NAME=VALUE` (repeatable) over it.",
+    "sweep": "Settings of `arc24 sweep --set NAME=VALUE` and `--grid NAME=V1,V2`: the submission notebook's "
+             "parameters, the solve settings by their notebook names. challenges, solutions, task_ids and out_dir "
+             "are the sweep's own (`--challenges`, `--solutions`, `--task-ids` or `--tasks`, `--out`).",
+}
+
+
+def settings_rows(command: str) -> list:
+    """The settings reference of COMMAND (solve, train or sweep): a row per setting, from the code
+    (arc24.config.describe_settings: types, defaults, limits and each field's comment)."""
+    import dataclasses
+
+    from arc24.config import describe_settings
+
+    if command == "train":
+        from arc24.training.config import TrainConfig, train_limits
+
+        return describe_settings(TrainConfig, train_limits())
+    from arc24.solving.config import SolveConfig, notebook_names, solve_limits
+
+    rows = describe_settings(SolveConfig, solve_limits())
+    if command != "sweep":
+        return rows
+    from arc24.sweeps.sweep import OWN_PARAMETERS
+
+    flat = {dotted: name for name, dotted in notebook_names().items()}
+    nested = sorted((d for d in flat if "." in d), key=len, reverse=True)
+
+    def renamed(text: str) -> str:
+        for dotted in nested:
+            text = text.replace(dotted, flat[dotted])
+        return text
+
+    return [dataclasses.replace(r, name=flat[r.name], allowed=renamed(r.allowed), meaning=renamed(r.meaning))
+            for r in rows if flat[r.name] not in OWN_PARAMETERS]
+
+
+def settings_reference() -> str:
+    """docs/settings.md: every setting of solve, train and sweep (tools/settings_reference.py writes it)."""
+    from arc24.config import settings_markdown
+
+    parts = ["# Settings reference", "",
+             "Generated from the code by `python tools/settings_reference.py` (a test fails when it is out of date); "
+             "the same tables print with `arc24 solve --help-settings`, `arc24 train --help-settings` and "
+             "`arc24 sweep --help-settings`. *allowed* is what a setting may be by itself, checked before any "
+             "consequence of the other settings; the meaning is the setting's comment in the code."]
+    for command in ("solve", "train", "sweep"):
+        parts += ["", f"## arc24 {command}", "", SETTINGS_INTRO[command], "", settings_markdown(settings_rows(command))]
+    return "\n".join(parts) + "\n"
+
+
+class _HelpSettings(argparse.Action):
+    """--help-settings: print COMMAND's settings reference and exit (before any required argument is asked for)."""
+
+    def __init__(self, option_strings, dest, command: str = "solve", **kwargs):
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, **kwargs)
+        self.command = command
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from arc24.config import settings_text
+
+        width = min(max(shutil.get_terminal_size().columns, 60), 120)
+        intro = SETTINGS_INTRO[self.command].replace("`", "")
+        import textwrap
+
+        print("\n".join(textwrap.wrap(intro, width)) + "\n\n" + settings_text(settings_rows(self.command), width - 4))
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -306,6 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="YAML file of TrainConfig settings")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. --set lora.rank=64 --set max_steps=10 (repeatable)")
+    p.add_argument("--help-settings", action=_HelpSettings, command="train",
+                   help="print every setting with its type, default, allowed values and meaning, and exit")
     p.add_argument("--stop-at", type=int, metavar="STEP",
                    help="leave after this step with a checkpoint, as if interrupted (the schedule still "
                         "runs to max_steps; start again to continue)")
@@ -323,6 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                             "and summary.json go beside it")
     p.add_argument("--config", help="YAML file of SolveConfig settings")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--help-settings", action=_HelpSettings, command="solve",
+                   help="print every setting with its type, default, allowed values and meaning, and exit")
     p.add_argument("--overwrite", action="store_true",
                    help="start over in the folder, removing the run there (by default a run continues its folder: "
                         "the tasks it finished are kept, and other prediction settings are refused)")
@@ -408,12 +556,19 @@ def build_parser() -> argparse.ArgumentParser:
                     "Exit 1 when a run failed, 130 when interrupted.",
         epilog="example:\n  arc24 sweep --out runs/sweep --tasks 10 --grid lora_rank=32,64,128 "
                "learning_rate=2e-5,4e-5,8e-5 \\\n      --set ttft_steps=12 n_views=8\n"
-               "then: arc24 compare runs/sweep/RUN_A runs/sweep/RUN_B   (PNGs of the tasks that changed)")
+               "then: arc24 compare runs/sweep/RUN_A runs/sweep/RUN_B   (PNGs of the tasks that changed)\n\n"
+               "on Kaggle's GPUs, one kernel per setting (docs/kaggle-sweeps.md):\n"
+               "  arc24 sweep --kaggle --out runs/kaggle-sweep --tasks 10 --grid ttft_lora_rank=32,64 "
+               "--set deadline_hours=2 [--dry-run]\n"
+               "  arc24 sweep --status --out runs/kaggle-sweep\n"
+               "  arc24 sweep --collect --out runs/kaggle-sweep")
     p.add_argument("--grid", nargs="+", action="extend", default=[], metavar="NAME=V1,V2",
                    help="a notebook parameter (see the parameters cell of notebooks/submission.py) and the values "
                         "to sweep, comma-separated; values are read as the type of the parameter's default")
     p.add_argument("--set", nargs="+", action="extend", default=[], metavar="NAME=VALUE",
                    help="a notebook parameter fixed for every run, e.g. --set ttft_steps=12 n_views=8")
+    p.add_argument("--help-settings", action=_HelpSettings, command="sweep",
+                   help="print every notebook parameter with its type, default, allowed values and meaning, and exit")
     p.add_argument("--challenges", help="challenges file (default: ARC-AGI-1 evaluation in --data)")
     p.add_argument("--solutions", help="its solutions file (needed unless the test outputs are inline)")
     p.add_argument("--data", default=str(_default_data_dir()), help="folder with arc-agi-1/, for the defaults")
@@ -423,6 +578,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/sweep", help="the sweep's folder (default runs/sweep)")
     p.add_argument("--notebook", help=argparse.SUPPRESS)  # tests: another notebook with a parameters cell
     p.add_argument("--no-progress", action="store_true", help="no progress bars (the per-run lines stay)")
+    k = p.add_argument_group("on Kaggle's GPUs (docs/kaggle-sweeps.md)")
+    k.add_argument("--kaggle", action="store_true",
+                   help="instead of running here, push one Kaggle kernel per setting (at most --sessions running at "
+                        "once); OUT/kaggle.json records the pushes, and a kernel pushed before is not pushed again")
+    k.add_argument("--dry-run", action="store_true", help="with --kaggle: check everything and print the pushes")
+    k.add_argument("--status", action="store_true", help="the state of each kernel of the Kaggle sweep in --out")
+    k.add_argument("--collect", action="store_true",
+                   help="download each finished kernel's output into --out as a local sweep lays it out, then the "
+                        "same results.md, results.csv and plots")
+    k.add_argument("--kernel-metadata", metavar="FILE", help="the datasets and the owner of the kernels (default: the repo's "
+                                        "kernel-metadata.json)")
+    k.add_argument("--competition", metavar="SLUG",
+                   help="the competition attached (default: the first of the kernel metadata's competition_sources)")
+    k.add_argument("--sessions", type=int, default=2,
+                   help="kernels running at once (default 2: Kaggle's GPU sessions at a time per account)")
+    k.add_argument("--no-wait", action="store_true",
+                   help="push what the free sessions take and stop, instead of waiting to push the rest")
+    k.add_argument("--poll-seconds", type=float, default=60.0, help=argparse.SUPPRESS)  # tests: no waiting
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("bench", help="the solve pipeline on a benchmark suite: score, pass_n, vote_2, seconds, PNGs",
@@ -435,6 +608,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("suite", help="one-rule-v1 or real-small-v1 (src/arc24/evaluation/suites/)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a SolveConfig setting, e.g. --set ttft.steps=12 --set n_views=4 (repeatable)")
+    p.add_argument("--help-settings", action=_HelpSettings, command="solve",
+                   help="print every setting with its type, default, allowed values and meaning, and exit")
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
                    help="a sweep: one run per combination of the values (repeatable), each in OUT/<the settings "
                         "it changes, or baseline>, then OUT/sweep.md and sweep.json compare every run in OUT")

@@ -35,6 +35,11 @@ EMBEDDED_FOLDER = "smollm2-135m-instruct"  # its name under <cache>/models
 # The one vocabulary of numeric precisions, in configs and when loading. "auto" is resolved by the
 # caller: as stored for load_model, by device for training (resolve_precision).
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# The loss's implementations (training/loss.py), for the settings that choose one.
+LOSS_IMPLS = ("auto", "chunked", "liger", "plain")
+# The learning-rate schedules of transformers' get_scheduler that need nothing beyond warmup and steps.
+LR_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+                 "inverse_sqrt")
 
 # LoRA goes on every linear layer of the attention and MLP blocks (Qwen2 / Llama names), in
 # training and in test-time fine-tuning alike.

@@ -38,10 +38,10 @@ class StreamSettings:
     # Share of each prompt task in the stream, by versioned prompt name.
     prompt_tasks: dict[str, float] = field(
         default_factory=lambda: {DEFAULT_TEMPLATE: 1.0, "input-from-inputs-v1": 0.0})
-    grid_format: str = DEFAULT_FORMAT
-    max_seq_len: int = 2048
+    grid_format: str = DEFAULT_FORMAT  # how grids are written in the prompt (data/formats.py)
+    max_seq_len: int = 2048  # a sample's length in tokens at most; train pairs are dropped to fit
     problem_augmentation: float = 0.0  # probability of an extra input-only or output-only transform
-    permute_background: bool = False
+    permute_background: bool = False  # colour changes may move colour 0 (the background) too
     swap_target: bool = True  # any pair with an output may be the target, not only the test pair
     learn_examples: bool = False  # also learn the shown examples' outputs (prompts.fit_task)
     dihedral: bool = True  # samples may be rotated and flipped (else colours and order only)

@@ -481,7 +481,7 @@ class DatasetSpec:
 
     path: str  # a challenges file, an inline-outputs file, a folder of task files or of RE-ARC example lists
     solutions: str | None = None  # only with a challenges file or a folder of task files
-    weight: float = 1.0
+    weight: float = 1.0  # how often it is drawn, relative to the other datasets' weights
     name: str | None = None  # None: from the file or folder name, e.g. "arc-agi_training"
     # Datasets (paths) whose task ids are left out of this one. Corpora overlap: ARC-AGI-2 training
     # holds most ARC-AGI-1 training and evaluation tasks under the same ids, so a model validated on

@@ -36,6 +36,12 @@ PALETTE = (
 GRID_LINE = "#555555"
 CORRECT, WRONG = "#2E8B3A", "#C0392B"  # title colours, readable on white
 DPI = 72
+# The text under an attempt (its source and program): monospace, so that a line of N characters
+# is N x NOTE_CHAR_WIDTH points wide and can be wrapped to its panel's width.
+NOTE_FONT_SIZE = 7
+NOTE_CHAR_WIDTH = 0.61 * NOTE_FONT_SIZE  # points; DejaVu Sans Mono's advance is 0.602 em
+NOTE_LINE_INCHES = NOTE_FONT_SIZE * 1.3 / 72
+NOTE_MAX_LINES = 14
 
 
 def _largest_side(task: Task) -> int:
@@ -49,13 +55,51 @@ def _panel_inches(side: int) -> float:
     return min(3.2, max(1.6, 0.1 * side + 0.8))
 
 
-def _draw_grid(ax, grid: Grid | None, side: int, title: str, colour: str = "black", note: str = "") -> None:
+def wrap_note(text: str, width: int, max_lines: int = NOTE_MAX_LINES) -> list[str]:
+    """TEXT in lines of at most WIDTH characters, broken after a space, "(" or "," where it can be
+    (a program reads best broken between its calls; a longer name is cut), at most MAX_LINES of
+    them, the last ending in "..." when some was left out."""
+    import re
+
+    width = max(width, 4)
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for piece in re.findall(r"[^\s(,]*[\s(,]?", paragraph):
+            while len(piece) > width:  # longer than a line: cut
+                if line.strip():
+                    lines.append(line.rstrip())
+                lines.append(piece[:width])
+                line, piece = "", piece[width:]
+            if len((line + piece).rstrip()) > width:
+                lines.append(line.rstrip())
+                line = piece.lstrip()
+            else:
+                line += piece
+        lines.append(line.rstrip())
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][: width - 3].rstrip() + "..."
+    return lines
+
+
+def note_chars(panel_inches: float) -> int:
+    """How many characters of a note fit across a panel PANEL_INCHES wide (a margin left free)."""
+    return max(int(panel_inches * 72 * 0.92 / NOTE_CHAR_WIDTH), 4)
+
+
+def _draw_grid(ax, grid: Grid | None, side: int, title: str, colour: str = "black", note: str = "",
+               below: list[str] | None = None) -> None:
+    """BELOW: lines of text under the panel (an attempt's source and program), wrapped to its width."""
     from matplotlib.colors import ListedColormap
 
     ax.set_title(title, fontsize=9, color=colour)
     ax.set_xticks([])
     ax.set_yticks([])
     if grid is None:
+        if below:
+            ax.set_xlabel("\n".join(below), fontsize=NOTE_FONT_SIZE, family="monospace", labelpad=2,
+                          multialignment="left")
         # An absent or invalid attempt still gets its panel, so every test row lines up.
         ax.text(0.5, 0.5, note, ha="center", va="center", fontsize=9, color="#777777", transform=ax.transAxes)
         for spine in ax.spines.values():
@@ -72,11 +116,14 @@ def _draw_grid(ax, grid: Grid | None, side: int, title: str, colour: str = "blac
     ax.set_aspect("equal")
     for spine in ax.spines.values():
         spine.set_visible(False)
-    ax.set_xlabel(f"{h}x{w}", fontsize=7, labelpad=2)
+    ax.set_xlabel("\n".join([f"{h}x{w}", *(below or [])]), fontsize=7, labelpad=2,
+                  family="monospace" if below else None, multialignment="left")
 
 
-def _draw(task: Task, path, runs: Sequence[tuple[str, Sequence | None]], title: str) -> Path:
-    """Draw TASK with the attempts of each run (name, submission entries for this task)."""
+def task_figure(task: Task, runs: Sequence[tuple[str, Sequence | None]], title: str,
+                notes: Sequence[Sequence[str]] | None = None):
+    """The figure of TASK with the attempts of each run (name, submission entries for this task);
+    NOTES[i][k]: text under attempt k+1 of test input i (of the first run), wrapped to its panel."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -86,8 +133,13 @@ def _draw(task: Task, path, runs: Sequence[tuple[str, Sequence | None]], title: 
     n_rows = 2 + len(task.test)
     side = _largest_side(task)
     panel = _panel_inches(side)
-    # Constrained layout leaves room for the suptitle, which tight_layout would overlap.
-    fig = Figure(figsize=(n_cols * panel, n_rows * (panel + 0.35) + 0.4), layout="constrained")
+    wrapped = [[wrap_note(text, note_chars(panel)) if text else [] for text in row] for row in (notes or [])]
+    # Each test row is as much taller as its longest note needs.
+    extra = [max((len(lines) for lines in wrapped[i]), default=0) * NOTE_LINE_INCHES if i < len(wrapped) else 0.0
+             for i in range(len(task.test))]
+    # Constrained layout leaves room for the suptitle, which tight_layout would overlap, and gives
+    # each row the margin its labels (the notes) need out of the figure's height.
+    fig = Figure(figsize=(n_cols * panel, n_rows * (panel + 0.35) + 0.4 + sum(extra)), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for ax in axes.flat:
@@ -113,7 +165,7 @@ def _draw(task: Task, path, runs: Sequence[tuple[str, Sequence | None]], title: 
             # A malformed submission entry is drawn as missing attempts, as scoring counts it wrong.
             ok = isinstance(entries, list) and i < len(entries) and isinstance(entries[i], dict)
             entry = entries[i] if ok else {}
-            for key in ATTEMPTS:
+            for k, key in enumerate(ATTEMPTS):
                 label = f"{name} {key.replace('_', ' ')}".strip()
                 raw = entry.get(key)
                 grid = parse_attempt(raw)
@@ -124,24 +176,37 @@ def _draw(task: Task, path, runs: Sequence[tuple[str, Sequence | None]], title: 
                     verdict, colour = "correct", CORRECT
                 else:
                     verdict, colour = "wrong", WRONG
-                _draw_grid(use(row, col), grid, side, f"{label}: {verdict}" if verdict else label, colour, note)
+                below = wrapped[i][k] if runs and name == runs[0][0] and i < len(wrapped) and k < len(wrapped[i]) \
+                    else None
+                _draw_grid(use(row, col), grid, side, f"{label}: {verdict}" if verdict else label, colour, note,
+                           below)
                 col += 1
 
     fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def _draw(task: Task, path, runs: Sequence[tuple[str, Sequence | None]], title: str,
+          notes: Sequence[Sequence[str]] | None = None) -> Path:
+    """Draw TASK with the attempts of each run (name, submission entries for this task) into PATH."""
+    fig = task_figure(task, runs, title, notes)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=DPI)
     return path
 
 
-def render_task(task: Task, path: str | os.PathLike, attempts: list[dict] | None = None, title: str | None = None) -> Path:
+def render_task(task: Task, path: str | os.PathLike, attempts: list[dict] | None = None, title: str | None = None,
+                notes: Sequence[Sequence[str]] | None = None) -> Path:
     """Write TASK as a PNG to PATH and return the path.
 
     ATTEMPTS is the task's submission entry: one {"attempt_1": grid, "attempt_2": grid} per
-    test input, grids as lists of lists. None draws the task alone (input and truth).
+    test input, grids as lists of lists. None draws the task alone (input and truth). NOTES[i][k]
+    is written under attempt k+1 of test input i, wrapped to the panel's width (e.g. where the
+    attempt came from and its program).
     """
     runs = [("", attempts)] if attempts is not None else []
-    return _draw(task, path, runs, title if title is not None else task.id)
+    return _draw(task, path, runs, title if title is not None else task.id, notes)
 
 
 def render_changed(

@@ -43,7 +43,10 @@ def _cache_dir() -> Path:
 
 
 def binary() -> Path:
-    """The compiled search for the current sources, built if it is not in the cache yet."""
+    """The compiled search for the current sources, built if it is not in the cache yet ($ARC24_NATIVE_BINARY:
+    that build instead, e.g. one benchmark's, kept while the sources change)."""
+    if os.environ.get("ARC24_NATIVE_BINARY"):
+        return Path(os.environ["ARC24_NATIVE_BINARY"])
     digest = hashlib.sha256()
     for p in _sources():
         digest.update(p.name.encode() + b"\0" + p.read_bytes())

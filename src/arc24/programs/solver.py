@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from arc24.data.augment import Augmentation
-from arc24.data.task import Grid, Task
+from arc24.data.task import Grid, Pair, Task
 from arc24.programs import SEARCHES  # noqa: F401  (here too, for callers)
 MAX_ANSWERS = 2
 
@@ -31,9 +31,12 @@ class ProgramBudget:
     seconds: float = 10.0  # CPU seconds for the task, both searches together
     searches: str = "both"  # one of SEARCHES
     max_depth: int = 3  # the learner search: primitives composed before the learned step
-    max_states: int = 100_000  # the learner search's memory bound
+    max_states: int = 400_000  # distinct states each search keeps: its memory bound (about 1 KB each)
     compiled_depth: int = 3  # the compiled search: functions composed before the output adapters
     compiled_share: float = 0.5  # of SECONDS, for the compiled search when both run
+    compiled_views: tuple[str, ...] = ("plain", "normalised")  # of VIEWS, each searched in its share
+    # Answers that reproduce some train pairs but not all, ranked after every answer that reproduces all
+    partial_fits: bool = True
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Attempt:
     source: str  # "compiled" | "learners"
     generalises: bool = True  # a learned step predicts each train pair left out of its fit
     primitives: list[str] = field(default_factory=list)
+    partial: bool = False  # its program reproduces some train pairs, not all
 
 
 @dataclass
@@ -69,12 +73,11 @@ def solve(task: Task, budget: ProgramBudget | None = None) -> ProgramResult:
     budget = budget or ProgramBudget()
     began = cpu_seconds()
     n_test = len(task.test)
-    compiled: list[list[Attempt]] = [[] for _ in range(n_test)]
-    learned: list[list[Attempt]] = [[] for _ in range(n_test)]
+    compiled, learned, partial = ([[] for _ in range(n_test)] for _ in range(3))
     status, states, depth = "done", 0, 0
     if budget.searches in ("both", "compiled"):
         share = budget.compiled_share if budget.searches == "both" else 1.0
-        compiled, report = _compiled(task, budget.seconds * share / n_test, budget.compiled_depth)
+        compiled, partial, report = _compiled(task, budget.seconds * share / n_test, budget)
         status, states, depth = report
     if budget.searches in ("both", "learners"):
         from arc24.programs.search import SearchBudget, search
@@ -87,7 +90,8 @@ def solve(task: Task, budget: ProgramBudget | None = None) -> ProgramResult:
         states += result.states
         depth = max(depth, result.depth)
         status = status if status != "done" else result.status
-    ranked = [merge(compiled[i], learned[i]) for i in range(n_test)]
+    ranked = [merge(compiled[i], learned[i]) + (partial[i] if budget.partial_fits else []) for i in range(n_test)]
+    ranked = [merge(r) for r in ranked]  # distinct answers: a partial fit's answer may be a full fit's too
     return ProgramResult(task.id, status, cpu_seconds() - began, states, depth, ranked)
 
 
@@ -97,16 +101,86 @@ def cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def _compiled(task: Task, seconds: float, depth: int) -> tuple[list[list[Attempt]], tuple[str, int, int]]:
+def _compiled(task: Task, seconds: float, budget: ProgramBudget):
+    """Per test input, the compiled search's answers that reproduce every train pair, and those that
+    reproduce some (each list over the views in turn); and (status, states, depth)."""
     from arc24.programs.native import search_task
 
-    view = background_view(task)
-    results = search_task(view.apply_task(task), seconds, depth)
-    n = len(task.train)
-    attempts = [[Attempt(view.reverse_grid(c.answer), c.program, "compiled", True, ["compiled"])
-                 for c in r.candidates if c.goods == n] for r in results]
-    stopped = [r.status for r in results if r.status != "done"]
-    return attempts, (stopped[0] if stopped else "done", sum(r.states for r in results), max(r.depth for r in results))
+    n, n_test = len(task.train), len(task.test)
+    full, partial = [[[] for _ in range(n_test)] for _ in range(2)]
+    statuses, states, reached = [], 0, 0
+    for name in budget.compiled_views:
+        view = VIEWS[name](task)
+        results = search_task(view.task, seconds / len(budget.compiled_views), budget.compiled_depth,
+                              budget.max_states)
+        for i, r in enumerate(results):
+            attempts = [(c.goods, Attempt(view.answer(i, c.answer), c.program, "compiled", c.goods == n, ["compiled"],
+                                          partial=c.goods < n)) for c in r.candidates]
+            full[i].append([a for goods, a in attempts if goods == n])
+            partial[i].append([a for goods, a in attempts if goods < n])
+        statuses += [r.status for r in results if r.status != "done"]
+        states += sum(r.states for r in results)
+        reached = max([reached] + [r.depth for r in results])
+    report = (statuses[0] if statuses else "done", states, reached)
+    return [merge(*lists) for lists in full], [merge(*lists) for lists in partial], report
+
+
+class View:
+    """The task as the compiled search sees it, and its answers mapped back: one colour permutation
+    per pair (each input's own, applied to its output too), and the grids transposed or not."""
+
+    def __init__(self, task: Task, maps: list[np.ndarray], transposed: bool = False):
+        self.maps, self.transposed = maps, transposed  # per pair, train then test: colour c becomes maps[k][c]
+        pairs = [Pair(self._grid(m[p.input]), None if p.output is None else self._grid(m[p.output]))
+                 for m, p in zip(maps, task.train + task.test)]
+        self.task = Task(task.id, pairs[:len(task.train)], pairs[len(task.train):])
+        self.n_train = len(task.train)
+
+    def _grid(self, g: Grid) -> Grid:
+        return np.ascontiguousarray(g.T) if self.transposed else g
+
+    def answer(self, test_index: int, grid: Grid) -> Grid:
+        inverse = np.argsort(self.maps[self.n_train + test_index]).astype(np.int8)
+        return self._grid(inverse[grid])
+
+
+def plain_view(task: Task) -> View:
+    """The background (the most frequent colour of every input) as colour 0, which the compiled search
+    treats as empty; the other colours as they are."""
+    m = np.asarray(background_view(task).colour_map, dtype=np.int8)
+    return View(task, [m] * (len(task.train) + len(task.test)))
+
+
+def normalised_view(task: Task) -> View:
+    """The plain view, then colours by their role: the colours that keep one meaning across pairs stay
+    (0, the outputs' own colours, those every input has but no output); each input's other colours
+    are renumbered by how many cells it has, most first, so that "the commonest colour" is one colour
+    in every pair."""
+    plain = plain_view(task)
+    seen = plain.task
+    inputs = [set(np.unique(p.input).tolist()) for p in seen.train + seen.test]
+    outputs = [set(np.unique(p.output).tolist()) for p in seen.train]
+    any_in, every_in, any_out = set.union(*inputs), set.intersection(*inputs), set.union(*outputs)
+    same_palette = all(o == outputs[0] for o in outputs)
+    fixed = {0} | (any_out - any_in) | (every_in - any_out) | (outputs[0] if same_palette else set())
+    slots = [c for c in range(10) if c not in fixed]
+    maps = []
+    for first, p in zip(plain.maps, seen.train + seen.test):
+        counts = np.bincount(p.input.ravel(), minlength=10)
+        order = sorted(slots, key=lambda c: (-counts[c], c))  # present colours by count, then the absent
+        m = np.arange(10, dtype=np.int8)
+        m[order] = slots
+        maps.append(m[first])  # the plain view's map first, then this one
+    return View(task, maps)
+
+
+def transposed_view(task: Task) -> View:
+    """The plain view with every grid transposed: a program written for rows finds columns."""
+    plain = plain_view(task)
+    return View(task, plain.maps, transposed=True)
+
+
+VIEWS = {"plain": plain_view, "normalised": normalised_view, "transposed": transposed_view}
 
 
 def background_view(task: Task) -> Augmentation:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 
+from arc24.solving.config import BACKENDS  # kept with the settings, which check a run's choice up front
 from arc24.solving.inference import Backend
 from arc24.solving.transformers_backend import TransformersBackend
 from arc24.solving.vllm_backend import VLLMBackend, vllm_unavailable_reason
 
-
-BACKENDS = ("auto", "vllm", "transformers")
 
 
 def resolve_backend_name(name: str = "auto") -> str:

@@ -17,8 +17,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Literal
 
-from arc24.config import ConfigError, check_range, from_dict
-from arc24.programs import SEARCHES
+from arc24.config import ConfigError, Limit, check_limits, from_dict
+from arc24.programs import SEARCHES, VIEWS
 
 LORA_CHOICES = ("continue", "new")
 
@@ -27,20 +27,20 @@ LORA_CHOICES = ("continue", "new")
 class TTFTSettings:
     """Test-time fine-tuning of one task (leave-one-out over its train pairs)."""
 
-    steps: int = 300
-    learning_rate: float = 8e-5
-    lr_scheduler: str = "linear"
-    warmup_steps: int = 0
-    batch_size: int = 1
+    steps: int = 300  # optimizer steps per task (fewer when the run is behind schedule)
+    learning_rate: float = 8e-5  # the peak learning rate of the LoRA's weights
+    lr_scheduler: str = "linear"  # how the learning rate changes over the steps (transformers' schedulers)
+    warmup_steps: int = 0  # steps of rising learning rate at the start
+    batch_size: int = 1  # samples (held-out train pairs, augmented) per step
     # "continue": fine-tune the trained adapter (`adapter`); "new": a new LoRA of lora_rank per
     # task, on the base model merged with the trained adapter when there is one.
     lora: Literal["continue", "new"] = "continue"
-    lora_rank: int = 16
-    lora_alpha: int = 0  # 0: equal to lora_rank
+    lora_rank: int = 16  # the rank of a new LoRA (ttft.lora=new)
+    lora_alpha: int = 0  # the LoRA's scale numerator; 0: equal to lora_rank
     # rsLoRA: scale the update by alpha / sqrt(rank) instead of alpha / rank, so a higher rank
     # is not a smaller step (a new LoRA only).
     rslora: bool = False
-    loss: str = "auto"
+    loss: str = "auto"  # the loss's implementation (training/loss.py); auto: liger on CUDA if installed, else chunked
     # Learn the shown examples' outputs too, not only the held-out pair's: more to learn from per
     # step (prompts.fit_task).
     learn_examples: bool = False
@@ -57,9 +57,13 @@ class ProgramSettings:
     # lists, outputs stacked from pieces; C++ built on first use) or "learners" (Python, learned last steps)
     searches: str = "both"
     max_depth: int = 3  # the learner search: primitives composed, before the last learned step
-    max_states: int = 100_000  # the learner search's distinct states per task: its memory bound (about 1 KB each)
+    max_states: int = 400_000  # distinct states each search keeps per task: its memory bound (about 1 KB each)
     compiled_depth: int = 3  # the compiled search: functions composed before the output adapters
     compiled_share: float = 0.5  # of the seconds, for the compiled search when both run
+    # How the compiled search sees the task, comma-separated, each view in its share of the time: plain
+    # (background as 0), normalised (colours renumbered by their role), transposed
+    compiled_views: str = "plain,normalised"
+    partial_fits: bool = True  # answers that reproduce some train pairs, after every answer that reproduces all
     # Processes searching; 0: every core the model's workers leave (at least 1). On a machine
     # without a GPU the model's workers use every core, so the search runs before them, not beside.
     workers: int = 0
@@ -93,17 +97,17 @@ class SolveConfig:
     ensemble: str = "first-each"
     challenges: str = ""  # empty: the competition's test challenges under /kaggle/input (notebook only)
     solutions: str | None = None  # validation runs: score at the end
-    out_dir: str = "."
-    model: str = "embedded"
+    out_dir: str = "."  # the run's folder: submission.json, predictions.jsonl, health.json, summary.json
+    model: str = "embedded"  # a model folder, or "embedded" for the packaged SmolLM2-135M-Instruct
     adapter: str | None = None  # the trained LoRA adapter
-    task_ids: list[str] = field(default_factory=list)
+    task_ids: list[str] = field(default_factory=list)  # only these tasks of the challenges; empty: all
     # The prompt: empty/0 means what the model was trained with (its prompt_contract.json), and
     # the defaults for a model without one. A value that disagrees with the contract is an error.
     template: str | None = None
-    grid_format: str | None = None
-    max_seq_len: int = 0
+    grid_format: str | None = None  # how grids are written in the prompt (data/formats.py); empty: the model's
+    max_seq_len: int = 0  # the prompt's length in tokens at most (train pairs are dropped to fit); 0: the model's
     ttft: TTFTSettings = field(default_factory=TTFTSettings)
-    n_views: int = 96  # 8 dihedral transforms x 12 colour/order variants
+    n_views: int = 96  # augmented views predicted per test input (96: 8 dihedral transforms x 12 colour/order variants)
     # Views and test-time fine-tuning samples may rotate and flip the task; false: colours and
     # train order only (a small model learns one orientation of a rule in fewer steps).
     dihedral: bool = True
@@ -112,8 +116,8 @@ class SolveConfig:
     # without bf16 (T4: fine-tuned under autocast with a gradient scaler, ttft.py), else fp32 (said
     # in the run's output). LoRA weights and optimizer state stay fp32. fp16 needs a GPU.
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
-    batch_size: int = 16
-    max_new_tokens: int = 0  # 0: enough for a 30x30 grid
+    batch_size: int = 16  # views predicted together (the transformers backend)
+    max_new_tokens: int = 0  # an answer's length in tokens at most; 0: enough for a 30x30 grid
     # Decode only tokens that continue a grid of the format (transformers_backend.GridConstraint), so every
     # answer parses; the transformers backend only (vLLM's answers are free, said in the summary).
     constrained_decoding: bool = True
@@ -124,11 +128,11 @@ class SolveConfig:
     # Above 0: per view, every answer at least this likely (search.py; up to 8), not only the
     # greedy one. Transformers backend with constrained_decoding only.
     search_min_prob: float = 0.0
-    deadline_hours: float = 12.0
-    safety_margin_minutes: float = 45.0
+    deadline_hours: float = 12.0  # the whole run's time; behind schedule, the tasks left get fewer steps and views
+    safety_margin_minutes: float = 45.0  # the run stops this long before deadline_hours are up
     allow_base_model: bool = False  # predictions from weights without any fine-tuning need this
     verify_manifest: bool = False  # check the model folder against its packaging manifest first
-    seed: int = 0
+    seed: int = 0  # of the augmentations and the fine-tuning samples (each task's from it and its id)
     workers: int = 0  # 0: one per GPU; on CPU one per core, one thread each, at most 4 (workers.py)
     in_process: bool = False  # debugging: solve in this process; a hung task then hangs the run
     task_timeout_minutes: float = 0.0  # 0: 3x a task's planned share of the run; then it is abandoned
@@ -154,71 +158,66 @@ class SolveConfig:
 
     def check(self) -> None:
         """Settings problems that need no file or model, raised before any work starts; each
-        message names the setting, its allowed range and the value given."""
+        message names the setting, its allowed range and the value given. Each setting's own value
+        first (`solve_limits`), so an unknown value is named before any consequence of the others."""
+        check_limits(self, solve_limits())
+        views = [v.strip() for v in self.programs.compiled_views.split(",")]
+        if not all(v in VIEWS for v in views) or len(set(views)) != len(views):
+            raise ConfigError(f"programs.compiled_views must be some of {', '.join(VIEWS)}, comma-separated, each once, "
+                              f"got {self.programs.compiled_views!r}")
+        # What the settings mean together, once each is right by itself
         if self.ttft.lora == "continue" and not self.adapter and self.solvers != "programs":
             raise ConfigError("ttft.lora=continue needs a trained adapter (adapter=FOLDER); without one, set "
                               "ttft.lora=new for a new LoRA of rank ttft.lora_rank on the base model "
                               "(or profile=new-lora, its tuned recipe)")
-        t = self.ttft
-        # (name, value, lowest, highest or None: no upper bound)
-        counts = [
-            ("ttft.steps", t.steps, 0, None), ("ttft.warmup_steps", t.warmup_steps, 0, max(t.steps, 0)),
-            ("ttft.batch_size", t.batch_size, 1, None), ("ttft.lora_rank", t.lora_rank, 1, None),
-            ("ttft.lora_alpha", t.lora_alpha, 0, None), ("ttft.max_seconds", t.max_seconds, 0, None),
-            ("ttft.memory_limit_gb", t.memory_limit_gb, 0, None),
-            ("n_views", self.n_views, 1, None), ("batch_size", self.batch_size, 1, None),
-            ("max_new_tokens", self.max_new_tokens, 0, None), ("max_seq_len", self.max_seq_len, 0, None),
-            ("workers", self.workers, 0, None), ("seed", self.seed, 0, None),
-            ("task_timeout_minutes", self.task_timeout_minutes, 0, None),
-            ("safety_margin_minutes", self.safety_margin_minutes, 0, None),
-        ]
-        notes = {"ttft.warmup_steps": " (at most ttft.steps)", "ttft.lora_alpha": " (0: the rank)",
-                 "ttft.max_seconds": " (0: no limit)", "ttft.memory_limit_gb": " (0: none)",
-                 "max_new_tokens": " (0: enough for a 30x30 grid)",
-                 "max_seq_len": " (0: what the model was trained with)", "workers": " (0: one per GPU, or per CPU core up to 4)",
-                 "task_timeout_minutes": " (0: 3x a task's planned share)"}
-        for name, value, low, high in counts:
-            check_range(name, value, low, high, notes.get(name, ""))
-        check_range("scoring_views", self.scoring_views, 0, None, " (0: candidates are not scored)")
-        if self.solvers not in SOLVERS:
-            raise ConfigError(f"solvers must be one of {', '.join(SOLVERS)}, got {self.solvers!r}")
-        g = self.programs
-        if g.searches not in SEARCHES:
-            raise ConfigError(f"programs.searches must be one of {', '.join(SEARCHES)}, got {g.searches!r}")
-        check_range("programs.max_depth", g.max_depth, 0, 6)
-        check_range("programs.compiled_depth", g.compiled_depth, 1, 4)
-        if not 0 < g.compiled_share < 1:
-            raise ConfigError(f"programs.compiled_share must be above 0 and below 1, got {g.compiled_share}")
-        check_range("programs.max_states", g.max_states, 1, None)
-        check_range("programs.workers", g.workers, 0, None, " (0: the cores the model leaves)")
-        if not math.isfinite(g.seconds) or g.seconds <= 0:
-            raise ConfigError(f"programs.seconds must be a number above 0, got {g.seconds}")
-        check_range("search_min_prob", self.search_min_prob, 0, 1, " (0: greedy answers only)")
-        from arc24.solving.voting import SELECTIONS  # torch-free, as this module
-
-        if self.selection not in SELECTIONS:
-            raise ConfigError(f"selection must be one of {', '.join(SELECTIONS)}, got {self.selection!r}")
-        from arc24.solving.voting import ENSEMBLES
-
-        if self.ensemble not in ENSEMBLES:
-            raise ConfigError(f"ensemble must be one of {', '.join(ENSEMBLES)}, got {self.ensemble!r}")
         if self.ensemble == "score" and not self.scoring_views:
             raise ConfigError("ensemble=score ranks every candidate by the model's score: set scoring_views (e.g. 8), "
                               "or another ensemble")
         if self.selection != "vote" and not self.scoring_views:
             raise ConfigError(f"selection={self.selection} ranks candidates by their score: set scoring_views "
                               f"(e.g. 8), or selection=vote")
-        if not math.isfinite(t.learning_rate) or t.learning_rate <= 0:
-            raise ConfigError(f"ttft.learning_rate must be a number above 0, got {t.learning_rate}")
-        if not math.isfinite(self.deadline_hours) or self.deadline_hours <= 0:
-            raise ConfigError(f"deadline_hours must be a number above 0, got {self.deadline_hours}")
         if self.safety_margin_minutes >= self.deadline_hours * 60:
             raise ConfigError(f"safety_margin_minutes must be between 0 and {self.deadline_hours * 60:g} "
                               f"(less than deadline_hours={self.deadline_hours:g}), got {self.safety_margin_minutes:g}")
-        u = self.vllm_gpu_memory_utilization
-        if not (math.isfinite(u) and 0 < u <= 1):
-            raise ConfigError(f"vllm_gpu_memory_utilization must be above 0 and at most 1 (a share of the GPU), "
-                              f"got {u}")
+
+
+BACKENDS = ("auto", "vllm", "transformers")  # backends.py chooses among them
+
+
+def solve_limits() -> dict[str, Limit]:
+    """Each setting's own allowed values (a Literal-typed one's are its type's): checked by
+    SolveConfig.check before what settings mean together, and listed by `arc24 solve --help-settings`."""
+    from arc24.data.formats import FORMATS
+    from arc24.data.prompts import OUTPUT_FROM_EXAMPLES, PROMPT_VERSIONS
+    from arc24.models import LOSS_IMPLS, LR_SCHEDULERS
+    from arc24.solving.voting import ENSEMBLES, SELECTIONS  # torch-free, as this module
+
+    return {
+        "profile": Limit(choices=("", *PROFILES), note="empty: none"),
+        "solvers": Limit(choices=SOLVERS), "ensemble": Limit(choices=tuple(ENSEMBLES)),
+        "selection": Limit(choices=tuple(SELECTIONS)), "backend": Limit(choices=BACKENDS),
+        "programs.seconds": Limit(0, above=True), "programs.searches": Limit(choices=SEARCHES),
+        "programs.max_depth": Limit(0, 6), "programs.max_states": Limit(1),
+        "programs.compiled_depth": Limit(1, 4), "programs.compiled_share": Limit(0, 1, above=True, below=True),
+        "programs.workers": Limit(0, note="0: the cores the model leaves"),
+        "template": Limit(choices=tuple(n for n, t in PROMPT_VERSIONS.items() if t.kind == OUTPUT_FROM_EXAMPLES),
+                          note="unset: the model's"),
+        "grid_format": Limit(choices=tuple(FORMATS), note="unset: the model's"),
+        "max_seq_len": Limit(0, note="0: what the model was trained with"),
+        "ttft.steps": Limit(0), "ttft.learning_rate": Limit(0, above=True),
+        "ttft.lr_scheduler": Limit(choices=LR_SCHEDULERS), "ttft.warmup_steps": Limit(0, "ttft.steps"),
+        "ttft.batch_size": Limit(1), "ttft.lora_rank": Limit(1), "ttft.lora_alpha": Limit(0, note="0: the rank"),
+        "ttft.loss": Limit(choices=LOSS_IMPLS), "ttft.max_seconds": Limit(0, note="0: no limit"),
+        "ttft.memory_limit_gb": Limit(0, note="0: none"),
+        "n_views": Limit(1), "batch_size": Limit(1), "max_new_tokens": Limit(0, note="0: enough for a 30x30 grid"),
+        "scoring_views": Limit(0, note="0: candidates are not scored"),
+        "search_min_prob": Limit(0, 1, note="0: greedy answers only"),
+        "deadline_hours": Limit(0, above=True),
+        "safety_margin_minutes": Limit(0, note="and less than deadline_hours x 60"),
+        "seed": Limit(0), "workers": Limit(0, note="0: one per GPU, or per CPU core up to 4"),
+        "task_timeout_minutes": Limit(0, note="0: 3x a task's planned share"),
+        "vllm_gpu_memory_utilization": Limit(0, 1, above=True, note="a share of the GPU"),
+    }
 
 
 # ---------------------------------------------------------------- the notebook's parameters

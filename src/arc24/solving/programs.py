@@ -28,6 +28,7 @@ from arc24.config import ConfigError
 from arc24.data.task import Task, as_grid, grid_to_list
 from arc24.solving.config import ProgramSettings
 from arc24.solving.predictions import Prediction
+from arc24.solving.progress import duration
 
 PROGRAMS_FILE = "programs.jsonl"
 # A search checks its CPU clock between steps; one that has used far more CPU than its budget is
@@ -103,7 +104,9 @@ def search_outcome(task: Task, settings: ProgramSettings) -> ProgramOutcome:
         result = solve(task, ProgramBudget(seconds=settings.seconds, searches=settings.searches,
                                            max_depth=settings.max_depth, max_states=settings.max_states,
                                            compiled_depth=settings.compiled_depth,
-                                           compiled_share=settings.compiled_share))
+                                           compiled_share=settings.compiled_share,
+                                           compiled_views=tuple(v.strip() for v in settings.compiled_views.split(",")),
+                                           partial_fits=settings.partial_fits))
     except Exception as exc:  # noqa: BLE001 - a bug of ours: the task's search fails, the run goes on
         from arc24.solving.workers import one_line
 
@@ -175,15 +178,17 @@ def _search_main(jobs, results, settings: ProgramSettings, parent_pid: int) -> N
 
 
 class ProgramPool:
-    """Searches TASKS in order in N processes; `outcome(task_id)` waits for one; ON_OUTCOME sees each as it comes."""
+    """Searches TASKS in order in N processes; `outcome(task_id)` waits for one; ON_OUTCOME sees each
+    as it comes, ON_START(task_id) each search as a process starts it."""
 
-    def __init__(self, tasks: list[Task], settings: ProgramSettings, n: int, on_outcome=None):
-        self.settings, self.on_outcome = settings, on_outcome
+    def __init__(self, tasks: list[Task], settings: ProgramSettings, n: int, on_outcome=None, on_start=None):
+        self.settings, self.on_outcome, self.on_start = settings, on_outcome, on_start
         self.ctx = mp.get_context("spawn")
         self.jobs, self.results = self.ctx.Queue(), self.ctx.Queue()
         self.pending = {t.id for t in tasks}
         self.outcomes: dict[str, ProgramOutcome] = {}
         self.running: dict[int, tuple[str, float, float | None]] = {}  # pid -> (task id, when it started, its CPU then)
+        self.walls: list[float] = []  # the wall seconds of each search finished (a busy machine stretches them)
         for task in tasks:
             self.jobs.put(task)
         self.processes = []
@@ -210,8 +215,13 @@ class ProgramPool:
             while True:
                 if message[0] == "started":
                     self.running[message[1]] = (message[2], time.monotonic(), _cpu_seconds(message[1]))
+                    if self.on_start is not None:
+                        self.on_start(message[2])
                 else:
                     outcome = message[1]
+                    began = [r[1] for r in self.running.values() if r[0] == outcome.task_id]
+                    if began:
+                        self.walls.append(time.monotonic() - began[0])
                     self.running = {pid: r for pid, r in self.running.items() if r[0] != outcome.task_id}
                     self._record(outcome)
                 message = self.results.get_nowait()
@@ -242,6 +252,15 @@ class ProgramPool:
         while task_id in self.pending and time.monotonic() < deadline:
             self.poll(timeout=0.5)
         return self.outcomes.get(task_id) or ProgramOutcome(task_id, "not started", reason="the run's deadline came first")
+
+    def seconds_left(self) -> float:
+        """An estimate of the wall time until every search is done: the searches not started yet and
+        the rest of the running ones, at the pace of those finished, shared by the processes."""
+        each = sum(self.walls) / len(self.walls) if self.walls else self.settings.seconds
+        now = time.monotonic()
+        running = {task_id: began for task_id, began, _ in self.running.values() if task_id in self.pending}
+        rest = sum(max(each - (now - began), 0.0) for began in running.values())
+        return (rest + (len(self.pending) - len(running)) * each) / max(len(self.processes), 1)
 
     def wait_all(self, deadline: float = float("inf"), on_progress=None) -> None:
         while self.pending and time.monotonic() < deadline:
@@ -279,7 +298,9 @@ class RunPrograms:
         self.first = config.solvers == "both" and not gpu
         # The model needs a task's programs before it starts that task: to skip it, or to score them
         self.needed_before_model = self.enabled and (self.settings.skip_model or config.ensemble == "score")
+        self.alone = config.solvers == "programs"
         self.pool: ProgramPool | None = None
+        self.watch = None  # solve.ProgressBar: a line per search as it starts and ends
 
     def start(self, watch, deadline: float = float("inf")) -> None:
         if not self.to_search:
@@ -289,7 +310,9 @@ class RunPrograms:
               f"in {min(self.workers, n)} process{'es' if min(self.workers, n) != 1 else ''}"
               + (" before the model (no GPU: the model's workers will take every core)" if self.first else "")
               + (f"; {len(self.kept)} kept from {self.path.name}" if self.kept else ""))
-        self.pool = ProgramPool(self.to_search, self.settings, self.workers, on_outcome=self._write)
+        self.watch = watch
+        self.pool = ProgramPool(self.to_search, self.settings, self.workers, on_outcome=self._write,
+                                on_start=lambda task_id: watch.program_started(task_id, self.settings.seconds))
         if self.first:
             bar, last = watch.bar, [-1]
 
@@ -302,6 +325,22 @@ class RunPrograms:
 
     def _write(self, outcome: ProgramOutcome) -> None:
         append_outcome(self.path, outcome)
+        if self.watch is not None:
+            self.watch.program_done(outcome, self._left())
+
+    def _left(self) -> str:
+        """"; 2 of 3 searched, about 20 s left" while the search runs alone (first, or without the model)."""
+        if self.pool is None or not (self.first or self.alone):
+            return ""
+        done, pending = len(self.pool.outcomes), len(self.pool.pending)
+        of = " of the search" if self.first else ""
+        return f"; {done} of {done + pending} searched" + \
+            (f", about {duration(self.pool.seconds_left())} left{of}" if pending else "")
+
+    def poll(self) -> None:
+        """Take in what the search processes reported so far (their lines), without waiting."""
+        if self.pool is not None:
+            self.pool.poll()
 
     def outcome(self, task_id: str, deadline: float = float("inf")) -> ProgramOutcome | None:
         """TASK_ID's search (kept, or waited for until DEADLINE); None when the run searches no programs."""
@@ -355,8 +394,9 @@ def solved_by_source(records) -> dict:
             "tasks_solved": solved}
 
 
-def attempt_sources(run_dir: str | Path, task: Task) -> tuple[list[dict], list[str]]:
-    """TASK's attempts in a run, as the run chose them, and a line per attempt: its source and program."""
+def attempt_sources(run_dir: str | Path, task: Task) -> tuple[list[dict], list[str], list[list[str]]]:
+    """TASK's attempts in a run, as the run chose them; a line per attempt: its source and program;
+    and per test input, each attempt's source and program alone (to write under its picture)."""
     from arc24.files import read_json
     from arc24.solving.predictions import read_predictions
     from arc24.solving.voting import DEFAULT_ENSEMBLE, vote
@@ -366,13 +406,14 @@ def attempt_sources(run_dir: str | Path, task: Task) -> tuple[list[dict], list[s
     mine = [p for p in read_predictions(run / "predictions.jsonl") if p.task_id == task.id]
     if not mine:
         raise ConfigError(f"{run}: no predictions for task {task.id} (not solved there yet?)")
-    attempts, lines = [], []
+    attempts, lines, notes = [], [], []
     for i in range(len(task.test)):
         voted = vote([p for p in mine if p.test_index == i], settings.get("selection", "vote"),
                      settings.get("ensemble", DEFAULT_ENSEMBLE))
         attempts.append({f"attempt_{k + 1}": grid_to_list(c.grid) for k, c in enumerate(voted.ranking[:2])})
+        notes.append([])
         for k, c in enumerate(voted.ranking[:2]):
             how = f"{c.votes} vote{'s' if c.votes != 1 else ''}" if "model" in c.source else ""
-            lines.append(f"test {i} attempt {k + 1}: {c.source}" + (f" ({how})" if how else "")
-                         + (f": {c.program}" if c.program else ""))
-    return attempts, lines
+            notes[i].append(c.source + (f" ({how})" if how else "") + (f": {c.program}" if c.program else ""))
+            lines.append(f"test {i} attempt {k + 1}: {notes[i][k]}")
+    return attempts, lines, notes

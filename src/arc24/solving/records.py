@@ -267,14 +267,30 @@ class RunRecords:
         write_json_atomic(rows, self.out / "health.json")
 
 
+def _programs_only(path: str | Path, rows: list[dict]) -> bool:
+    """Whether the run of the health report at PATH had no model: solvers=programs in its settings
+    beside it, or (without them) no task answered but by the program search."""
+    settings = Path(path).parent / SETTINGS_FILE
+    if settings.exists():
+        try:
+            return json.loads(settings.read_text()).get("solvers") == "programs"
+        except (OSError, ValueError, AttributeError):
+            pass
+    return bool(rows) and all(r["weights"] == "programs" for r in rows)
+
+
 def health_table(path: str | Path) -> str:
     """The health report as a Markdown table (the notebook prints it at the end)."""
     rows = [dataclasses.asdict(h) for h in read_health(path)]
-    cols = ["task_id", "ttft_status", "ttft_steps", "first_loss", "last_loss", "weights", "valid", "unparseable",
-            "too_long", "vote_margin", "placeholders", "seconds", "predict_seconds", "score_seconds", "precision",
-            "ttft_reason", "notes", "error_log"]
-    if any(r["programs"] for r in rows):  # the program search: how it ended, its seconds, and its program
-        cols[6:6] = ["program_search", "program"]
+    if _programs_only(path, rows):  # no model ran: its columns would only say "skipped"
+        cols = ["task_id", "program_search", "program", "placeholders", "seconds", "notes", "error_log"]
+    else:
+        cols = ["task_id", "ttft_status", "ttft_steps", "first_loss", "last_loss", "weights", "valid", "unparseable",
+                "too_long", "vote_margin", "placeholders", "seconds", "predict_seconds", "score_seconds", "precision",
+                "ttft_reason", "notes", "error_log"]
+        if any(r["programs"] for r in rows):  # the program search: how it ended, its seconds, and its program
+            cols[6:6] = ["program_search", "program"]
+    if "program_search" in cols:
         for r in rows:
             g = r["programs"]
             r["program_search"] = f"{g['status']} {g['seconds']:.1f} s, {g['states']} states" if g else ""

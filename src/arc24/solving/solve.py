@@ -24,6 +24,7 @@ from pathlib import Path
 from arc24.files import write_json_atomic
 from arc24.solving.config import SolveConfig, check_backend, resolve_prompt
 from arc24.solving.programs import RunPrograms, programs_summary, solved_by_source
+from arc24.solving.progress import StageLines, duration, progress_stream
 from arc24.solving.records import ERRORS_LOG, WEIGHTS, RunRecords, TaskOutcome, TTFTResult, failed_outcome
 from arc24.solving.task_solver import SolverSetup
 
@@ -124,13 +125,49 @@ class SolveInterrupted(KeyboardInterrupt):
 
 class ProgressBar:
     """The tasks bar, moved inside a running task: the phase and its step in the postfix, and the
-    task's share done in the count, so that the estimated time left counts the running tasks too."""
+    task's share done in the count, so that the estimated time left counts the running tasks too.
+    With LINES, also a line per task as each stage starts and ends (StageLines)."""
 
-    def __init__(self, bar, records: RunRecords):
-        self.bar, self.records = bar, records
+    def __init__(self, bar, records: RunRecords, lines: StageLines | None = None, n_model: int = 0):
+        self.bar, self.records, self.lines = bar, records, lines
         self.running: dict[str, float] = {}  # task id -> share of it done
         self.finished = float(bar.n)
+        self.n_model, self.model_done, self.model_start = n_model, 0, None  # this run's tasks for the model
         bar.set_description_str(self._done_text(), refresh=False)
+
+    def left(self) -> str:
+        """", about 3 min left": the model's time left, from its pace so far (running tasks' shares too)."""
+        if self.model_start is None or not self.n_model:
+            return ""
+        done = min((self.model_done + sum(self.running.values())) / self.n_model, 1.0)
+        if done <= 0:
+            return ""
+        seconds = (time.monotonic() - self.model_start) * (1 - done) / done
+        return f"; about {duration(seconds)} left" if done < 1 else ""
+
+    def start(self, job) -> None:
+        """JOB is handed to a solver: its fine-tuning starts."""
+        if self.model_start is None:
+            self.model_start = time.monotonic()
+        if self.lines is not None:
+            first = f"fine-tuning: {count(job.steps, 'step')}" if job.steps else "fine-tuning: none (0 steps)"
+            self.lines.line(job.task.id, first + (f" ({job.notes})" if job.notes else ""))
+
+    def fine_tuned(self, job, k: int, n: int, loss: float | None, note: str = "") -> None:
+        """JOB's fine-tuning ended after K of N steps (NOTE: skipped or failed, and why); prediction starts."""
+        self.running[job.task.id] = min(self._ttft_share(), 0.99)
+        self._move()
+        if self.lines is None:
+            return
+        seconds = time.monotonic() - (job.started or time.monotonic())
+        if note:
+            ended = f"fine-tuning {note}"
+        else:
+            ended = f"fine-tuned: step {k} of {n}" + (f", loss {loss:.3f}" if loss is not None else "") + \
+                f", {seconds:.0f} s"
+        views = job.n_views * len(job.task.test)
+        self.lines.line(job.task.id, f"{ended}; predicting {count(views, 'view')}"
+                        + (f" ({job.n_views} per test input)" if len(job.task.test) > 1 else ""))
 
     def _ttft_share(self) -> float:
         """The share of a task's time spent fine-tuning, from the tasks finished so far (else half)."""
@@ -143,8 +180,12 @@ class ProgressBar:
         if target != self.bar.n:
             self.bar.update(target - self.bar.n)
 
-    def step(self, job, phase: str, k: int, n: int, loss: float | None = None) -> None:
-        """A worker's report from inside JOB: fine-tuning step k of n (with its loss), or k of n predicted."""
+    def step(self, job, phase: str, k: int, n: int, loss: float | None = None, note: str = "") -> None:
+        """A worker's report from inside JOB: fine-tuning step k of n (with its loss), k of n predicted,
+        or "fine-tuned" after k of n steps (NOTE: why it was skipped or failed)."""
+        if phase == "fine-tuned":
+            self.fine_tuned(job, k, n, loss, note)
+            return
         share, part = self._ttft_share(), k / n if n else 1.0
         self.running[job.task.id] = min(share * part if phase == "fine-tuning" else share + (1 - share) * part, 0.99)
         what = f"step {k}/{n}" + (f" loss {loss:.3f}" if loss is not None else "") if phase == "fine-tuning" \
@@ -154,11 +195,40 @@ class ProgressBar:
         if k == n:  # a phase's end is always shown: tqdm skips updates closer than its interval
             self.bar.refresh()
 
-    def done(self, job, health) -> None:
+    def done(self, job, health, model: bool = True) -> None:
+        """JOB is finished (MODEL: by the model's solver; else by the program search alone)."""
         self.running.pop(job.task.id, None)
         self.finished += 1
+        self.model_done += 1
         self.bar.set_description_str(f"{self._done_text()}; {health.task_id}: {health.weights}", refresh=False)
         self._move()
+        if self.lines is None or not model:
+            return
+        seconds = time.monotonic() - job.started if job.started else health.seconds
+        if health.weights == "programs":
+            what = f"the program search's answers: {health.ttft_reason}"
+        elif health.ttft_status in ("abandoned", "died", "not started") or health.weights == "none":
+            what = f"{health.ttft_status}: {health.ttft_reason}" if health.ttft_reason else health.ttft_status
+        else:
+            what = f"predicted {count(health.n_views * len(job.task.test), 'view')} ({health.valid} answers " \
+                   f"parsed), {health.predict_seconds:.0f} s; weights {health.weights}"
+        self.lines.line(job.task.id, f"{what}; task done in {seconds:.0f} s, "
+                        f"{len(self.records.health)} of {len(self.records.tasks)} done{self.left()}")
+
+    def program_started(self, task_id: str, seconds: float) -> None:
+        if self.lines is not None:
+            self.lines.line(task_id, f"program search: started, {seconds:g} s budget")
+
+    def program_done(self, outcome, left: str = "") -> None:
+        """OUTCOME of a task's program search; LEFT: the search's time left, when it runs alone."""
+        if self.lines is None:
+            return
+        if outcome.status in ("failed", "died", "abandoned", "not started"):
+            what = f"{outcome.status}: {outcome.reason}"
+        else:
+            what = ("a program fits every train pair" if outcome.program else "no program fits") + \
+                f" ({outcome.status}, {outcome.seconds:.1f} s)"
+        self.lines.line(outcome.task_id, f"program search: {what}{left}")
 
     def _done_text(self) -> str:
         return f"{len(self.records.health)}/{len(self.records.tasks)} done"
@@ -172,7 +242,9 @@ def _make_runner(setup: SolverSetup, devices: list, out: Path):
     return WorkerPool(setup, devices, errors_log=out / ERRORS_LOG)
 
 
-def solve(config: SolveConfig, progress: bool = True) -> dict:
+def solve(config: SolveConfig, progress: bool = True, log=None) -> dict:
+    """Solve CONFIG's tasks; PROGRESS: a tasks bar and a line per task as each stage starts and ends,
+    written to LOG (default: progress_stream())."""
     from tqdm.auto import tqdm
 
     from arc24.data.tasks import load_tasks, select_tasks
@@ -228,12 +300,17 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
     n_queued = len(queue)
     bar = tqdm(total=len(tasks), initial=len(tasks) - n_queued, unit="task", disable=not progress,
                bar_format="tasks {percentage:3.0f}%|{bar}| {desc} [{elapsed}<{remaining}]")
-    watch = ProgressBar(bar, records)
+    lines = StageLines(log or progress_stream(), list(tasks), schedule.start) if progress else None
+    watch = ProgressBar(bar, records, lines, n_model=n_queued if use_model else 0)
     programs = RunPrograms(config, records, [t for t in queue], len(devices), any(d is not None for d in devices))
 
-    def record(job, outcome):
+    def record(job, outcome, model=True):
         health = records.add(job, outcome, programs.outcome(job.task.id, schedule.deadline))
-        watch.done(job, health)
+        watch.done(job, health, model)
+
+    def on_progress(job, *report):
+        programs.poll()  # beside the model, the search's lines come as its processes report
+        watch.step(job, *report)
 
     def next_job():
         while queue and time.monotonic() < schedule.deadline:
@@ -247,10 +324,12 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
             scale = schedule.scale(n_queued - len(queue))
             scale = 1.0 if scale > 0.95 else scale  # small delays are noise, not a reason to cut work
             notes = "" if scale >= 1 else f"behind schedule: steps and views x{scale:.2f}"
-            return Job(queue.pop(0), steps=max(int(config.ttft.steps * scale), 0),
-                       n_views=max(int(config.n_views * scale), 1), notes=notes,
-                       deadline=min(time.monotonic() + timeout, schedule.deadline),
-                       candidates=found.grids() if found is not None and config.ensemble == "score" else [])
+            job = Job(queue.pop(0), steps=max(int(config.ttft.steps * scale), 0),
+                      n_views=max(int(config.n_views * scale), 1), notes=notes,
+                      deadline=min(time.monotonic() + timeout, schedule.deadline),
+                      candidates=found.grids() if found is not None and config.ensemble == "score" else [])
+            watch.start(job)
+            return job
         return None
 
     try:
@@ -263,10 +342,13 @@ def solve(config: SolveConfig, progress: bool = True) -> dict:
                         task = queue.pop(0)
                         found = programs.outcome(task.id, schedule.deadline)
                         record(Job(task, 0, 0, started=time.monotonic() - found.seconds),
-                               programs_only_outcome(task.id, "solvers=programs: no model"))
+                               programs_only_outcome(task.id, "solvers=programs: no model"), model=False)
                 else:
+                    if lines is not None:
+                        lines.line(None, "loading the model" + ("" if config.in_process else
+                                                                f" in {count(len(devices), 'worker')}"))
                     runner = _make_runner(SolverSetup(config, prompt, precision, backend_name, scratch), devices, out)
-                    runner.run(next_job, record, watch.step)
+                    runner.run(next_job, record, on_progress)
             except KeyboardInterrupt:
                 if runner is not None:
                     runner.close(abort=True)  # the workers are stopped now, not after their task

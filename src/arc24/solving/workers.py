@@ -49,8 +49,9 @@ class Job:
 
 NextJob = Callable[[], "Job | None"]
 OnDone = Callable[[Job, TaskOutcome], None]
-# (job, phase, k, n, loss): "fine-tuning" step k of n with its loss, or "predicting" k of n prompts done
-OnProgress = Callable[[Job, str, int, int, "float | None"], None]
+# (job, phase, k, n, loss[, note]): "fine-tuning" step k of n with its loss, "predicting" k of n prompts done,
+# or "fine-tuned" after k of n steps with the last loss (note: "skipped (why)" or "failed (why)")
+OnProgress = Callable[..., None]
 
 
 class TaskProgress:
@@ -112,9 +113,14 @@ class TaskProgress:
             self.ttft_done()
 
     def ttft_done(self, result=None) -> None:
+        """Fine-tuning is over (RESULT: how it went, reported as "fine-tuned"); called again at the task's end."""
         for handle in self.handles:  # the global module hook would slow every forward of prediction
             handle.remove()
         self.handles = []
+        if result is not None:
+            note = "" if result.status == "ok" else f"{result.status} ({result.reason})" if result.reason \
+                else result.status
+            self._send("fine-tuned", result.steps, self.steps, result.last_loss, note)
 
     def predicted(self, n: int) -> None:
         self.done += n

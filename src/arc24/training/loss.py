@@ -27,9 +27,10 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 from arc24.data.prompts import IGNORE_INDEX
+from arc24.models import LOSS_IMPLS
 
 DEFAULT_CHUNK_SIZE = 1024
-IMPLS = ("auto", "chunked", "liger", "plain")
+IMPLS = LOSS_IMPLS  # arc24.models keeps them, for the settings that choose one (no torch there)
 
 
 def _shift_labels(labels: torch.Tensor, ignore_index: int) -> torch.Tensor:

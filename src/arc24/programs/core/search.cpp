@@ -282,19 +282,45 @@ class Search {
     std::stable_sort(pieces_.begin(), pieces_.end(), [](const Piece &a, const Piece &b) { return a.depth < b.depth; });
   }
 
-  // No rule gave the test output's size: take it from the first state whose images have every
-  // train output's size.
+  // No rule gave the test output's size: take it from the first state whose images have every train
+  // output's size; failing that, each side from the first state whose images give it for every train
+  // output, as their own side (or the other) times 1-3 plus a constant.
   void infer_size_from_states() {
-    for (const State &s : states_) {
+    const size_t looked_at = std::min<size_t>(states_.size(), 20000);
+    for (size_t si = 0; si < looked_at; ++si) {
       bool ok = true;
       for (int e = 0; e < n_ && ok; ++e) {
-        Image im = shown(s, e);
+        Image im = shown(states_[si], e);
         ok = im.h == train_[e].output.h && im.w == train_[e].output.w;
       }
-      if (!ok) continue;
-      Image t = shown(s, n_);
-      if (t.h >= 1 && t.w >= 1 && t.h <= MAX_SIDE && t.w <= MAX_SIDE) { out_h_ = t.h, out_w_ = t.w; return; }
+      Image t = ok ? shown(states_[si], n_) : Image();
+      if (ok && t.h <= MAX_SIDE && t.w <= MAX_SIDE) { out_h_ = t.h, out_w_ = t.w; return; }
     }
+    int h = infer_side(true), w = h > 0 ? infer_side(false) : 0;
+    if (h > 0 && w > 0) out_h_ = h, out_w_ = w;
+  }
+
+  int infer_side(bool rows) const {
+    auto side = [&](const Image &im, bool r) { return r ? im.h : im.w; };
+    int first = side(train_[0].output, rows);
+    bool constant = true;
+    for (const Pair &p : train_) constant &= side(p.output, rows) == first;
+    if (constant) return first;
+    std::vector<Image> ims(n_ + 1);
+    const size_t looked_at = std::min<size_t>(states_.size(), 20000);
+    for (size_t si = 0; si < looked_at; ++si) {
+      for (int e = 0; e <= n_; ++e) ims[e] = shown(states_[si], e);
+      for (bool from_rows : {rows, !rows}) {
+        for (int a = 1; a <= 3; ++a) {
+          int b = first - a * side(ims[0], from_rows);
+          bool all = true;
+          for (int e = 1; e < n_ && all; ++e) all = side(train_[e].output, rows) == a * side(ims[e], from_rows) + b;
+          int t = a * side(ims[n_], from_rows) + b;
+          if (all && t >= 1 && t <= MAX_SIDE) return t;
+        }
+      }
+    }
+    return 0;
   }
 
   void stack() {
