@@ -92,7 +92,9 @@ import sys
 from pathlib import Path
 
 # The package comes from an attached Kaggle dataset there, and from src/ in a checkout.
-for candidate in [Path("/kaggle/input/arc24/src"), Path.cwd() / "src", Path.cwd().parent / "src"]:
+# (Kaggle has mounted datasets as /kaggle/input/SLUG and as /kaggle/input/datasets/OWNER/SLUG.)
+for candidate in [Path("/kaggle/input/arc24/src"), *sorted(Path("/kaggle/input").glob("datasets/*/arc24/src")),
+                  Path.cwd() / "src", Path.cwd().parent / "src"]:
     if (candidate / "arc24").is_dir():
         sys.path.insert(0, str(candidate))
         break
@@ -111,6 +113,10 @@ if not config.challenges:
     if not found:
         raise FileNotFoundError("no challenges given and none found under /kaggle/input")
     config.challenges = str(found[0])
+    # The competition's run: the CPU cores search programs for hours beside the GPUs
+    from arc24.solving.programs import for_the_competition
+
+    config.programs = for_the_competition(config.programs)
 
 from arc24.data.tasks import check_data
 

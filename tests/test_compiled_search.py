@@ -151,3 +151,17 @@ def test_a_search_that_is_not_one_of_the_choices_is_refused_before_any_work():
 
     with pytest.raises(ConfigError, match="programs.searches must be one of both, compiled, learners, got 'fast'"):
         from_dict(SolveConfig, {"programs": {"searches": "fast"}}).check()
+
+
+def test_seconds_0_fit_the_deadline_and_the_competition_run_searches_deeper():
+    from arc24.solving.config import ProgramSettings, SolveConfig
+    from arc24.solving.programs import for_the_competition, seconds_fitting_the_deadline
+
+    config = SolveConfig(deadline_hours=12, safety_margin_minutes=60)
+    # 240 tasks, 3 processes beside the GPUs: 11 h x 0.8 x 3 / 240 = 396 s a task
+    assert seconds_fitting_the_deadline(config, 240, 3, beside_model=True) == 396.0
+    assert seconds_fitting_the_deadline(config, 3, 2, beside_model=False) == 600.0  # at most 10 minutes
+    assert seconds_fitting_the_deadline(SolveConfig(deadline_hours=1, safety_margin_minutes=0), 10_000, 1,
+                                        beside_model=False) == 10.0  # at least 10 s
+    chosen = for_the_competition(ProgramSettings(compiled_depth=2))
+    assert (chosen.seconds, chosen.compiled_depth, chosen.max_states) == (0.0, 2, 2_000_000)  # a user's value stays

@@ -651,6 +651,38 @@ def objects_multicolour(im: Image) -> list[Image] | None:
     return reading_order(found) or None
 
 
+def gravity(dx: int, dy: int) -> Callable[[Image], list[Image] | None]:
+    def f(im: Image) -> list[Image] | None:
+        """The objects (as `objects`) slid one after another towards a side of the image, the one reaching
+        nearest that side first, each until it would leave the image or touch a cell already settled; in
+        the objects' order. Fails if there are none."""
+        found = objects(im)
+        if not found:
+            return None
+        lead = {(1, 0): lambda o: o.x + o.w, (-1, 0): lambda o: -o.x,
+                (0, 1): lambda o: o.y + o.h, (0, -1): lambda o: -o.y}[(dx, dy)]
+        taken = np.zeros((im.h, im.w), dtype=bool)
+
+        def fits(o: Image, x: int, y: int) -> bool:
+            rows, cols = np.nonzero(o.grid)
+            rows, cols = rows + y - im.y, cols + x - im.x
+            inside = (rows >= 0) & (cols >= 0) & (rows < im.h) & (cols < im.w)
+            return bool(inside.all()) and not taken[rows, cols].any()
+
+        moved = list(found)
+        for i in sorted(range(len(found)), key=lambda i: -lead(found[i])):  # stable: ties in the objects' order
+            o = found[i]
+            x, y = o.x, o.y
+            while fits(o, x + dx, y + dy):
+                x, y = x + dx, y + dy
+            moved[i] = Image(o.grid, x, y)
+            rows, cols = np.nonzero(o.grid)
+            taken[rows + y - im.y, cols + x - im.x] = True
+        return moved
+
+    return f
+
+
 def columns(im: Image) -> list[Image]:
     """Every column as a 1-wide image at its position, left to right."""
     return [Image(im.grid[:, c : c + 1], im.x + c, im.y) for c in range(im.w)]
@@ -864,6 +896,10 @@ def _vocabulary() -> dict[str, tuple[str, Callable]]:
         ("split_colours", split_colours),
         ("objects", objects),
         ("objects_multicolour", objects_multicolour),
+        ("gravity(R)", gravity(1, 0)),
+        ("gravity(L)", gravity(-1, 0)),
+        ("gravity(D)", gravity(0, 1)),
+        ("gravity(U)", gravity(0, -1)),
         ("columns", columns),
         ("rows", rows),
     ]:

@@ -52,7 +52,9 @@ class TTFTSettings:
 class ProgramSettings:
     """The program search (arc24.programs), run on the CPU cores beside the model (solving/programs.py)."""
 
-    seconds: float = 10.0  # CPU seconds per task, both searches; each stops and answers with what it has
+    # CPU seconds per task, both searches; each stops and answers with what it has. 0: the share of the
+    # run's deadline its process has for each task, 10 s to 10 min (the competition's run on Kaggle)
+    seconds: float = 10.0
     # Which searches run (arc24.programs.solver): "both", "compiled" (the vocabulary over images and
     # lists, outputs stacked from pieces; C++ built on first use) or "learners" (Python, learned last steps)
     searches: str = "both"
@@ -196,7 +198,7 @@ def solve_limits() -> dict[str, Limit]:
         "profile": Limit(choices=("", *PROFILES), note="empty: none"),
         "solvers": Limit(choices=SOLVERS), "ensemble": Limit(choices=tuple(ENSEMBLES)),
         "selection": Limit(choices=tuple(SELECTIONS)), "backend": Limit(choices=BACKENDS),
-        "programs.seconds": Limit(0, above=True), "programs.searches": Limit(choices=SEARCHES),
+        "programs.seconds": Limit(0, note="0: fit the deadline"), "programs.searches": Limit(choices=SEARCHES),
         "programs.max_depth": Limit(0, 6), "programs.max_states": Limit(1),
         "programs.compiled_depth": Limit(1, 4), "programs.compiled_share": Limit(0, 1, above=True, below=True),
         "programs.workers": Limit(0, note="0: the cores the model leaves"),

@@ -14,6 +14,7 @@ its budget by far, costs that task's search only; a fresh process takes the next
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing as mp
 import os
@@ -153,6 +154,32 @@ def drop_cut_off_line(path: Path) -> None:
 def append_outcome(path: Path, outcome: ProgramOutcome) -> None:
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(outcome.to_json()) + "\n")
+
+
+# programs.seconds=0 gives each task this share of the time its process has before the deadline, within
+# these bounds: beside the model (on a GPU machine) the cores are otherwise idle; before it, the
+# model needs most of the run.
+DEADLINE_SHARE = {True: 0.8, False: 0.2}
+FITTED_SECONDS = (10.0, 600.0)
+# The competition's run on Kaggle (submission notebook, no challenges given): the CPU cores search for
+# hours beside the GPUs, so the search goes deeper and keeps more states (about 1 KB each) where
+# these settings were left at their defaults.
+COMPETITION_PROGRAMS = {"seconds": 0.0, "compiled_depth": 4, "max_states": 2_000_000}
+
+
+def seconds_fitting_the_deadline(config, n_tasks: int, workers: int, beside_model: bool) -> float:
+    """The CPU seconds per task that the run's deadline leaves its search processes (programs.seconds=0)."""
+    hours = config.deadline_hours - config.safety_margin_minutes / 60
+    each = hours * 3600 * DEADLINE_SHARE[beside_model] * max(workers, 1) / max(n_tasks, 1)
+    low, high = FITTED_SECONDS
+    return round(min(max(each, low), high), 1)
+
+
+def for_the_competition(settings: ProgramSettings) -> ProgramSettings:
+    """SETTINGS with COMPETITION_PROGRAMS for those left at their defaults."""
+    default = ProgramSettings()
+    return dataclasses.replace(settings, **{k: v for k, v in COMPETITION_PROGRAMS.items()
+                                            if getattr(settings, k) == getattr(default, k)})
 
 
 def program_workers(settings: ProgramSettings, model_workers: int, gpu: bool) -> int:
@@ -296,6 +323,9 @@ class RunPrograms:
         self.to_search = [t for t in queue if t.id not in self.kept] if self.enabled else []
         self.workers = program_workers(self.settings, model_workers if config.solvers == "both" else 0, gpu)
         self.first = config.solvers == "both" and not gpu
+        if self.settings.seconds == 0:
+            seconds = seconds_fitting_the_deadline(config, len(self.to_search), self.workers, beside_model=gpu)
+            self.settings = dataclasses.replace(self.settings, seconds=seconds)
         # The model needs a task's programs before it starts that task: to skip it, or to score them
         self.needed_before_model = self.enabled and (self.settings.skip_model or config.ensemble == "score")
         self.alone = config.solvers == "programs"

@@ -624,6 +624,37 @@ Images objects(const Image &im, bool multicolour) {
   return pieces(im, lab, k);
 }
 
+// The objects (4-connected, one colour each) slid one after another towards a side of the image, the
+// nearest to that side first, each until it would leave the image or touch a cell already settled.
+Images gravity(const Image &im, int dx, int dy) {
+  Images objs = objects(im, false);
+  if (objs.empty()) return {};
+  std::vector<int> order(objs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = int(i);
+  auto lead = [&](const Image &o) {  // how far the object reaches towards the side
+    return dx > 0 ? o.x + o.w : dx < 0 ? -o.x : dy > 0 ? o.y + o.h : -o.y;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return lead(objs[a]) > lead(objs[b]); });
+  std::vector<uint8_t> taken(size_t(im.w) * im.h, 0);
+  auto fits = [&](const Image &o, int x0, int y0) {
+    for (int r = 0; r < o.h; ++r)
+      for (int c = 0; c < o.w; ++c) {
+        if (!o(r, c)) continue;
+        const int x = x0 + c - im.x, y = y0 + r - im.y;
+        if (x < 0 || y < 0 || x >= im.w || y >= im.h || taken[size_t(y) * im.w + x]) return false;
+      }
+    return true;
+  };
+  for (int i : order) {
+    Image &o = objs[i];
+    while (fits(o, o.x + dx, o.y + dy)) o.x += dx, o.y += dy;
+    for (int r = 0; r < o.h; ++r)
+      for (int c = 0; c < o.w; ++c)
+        if (o(r, c)) taken[size_t(o.y + r - im.y) * im.w + (o.x + c - im.x)] = 1;
+  }
+  return objs;
+}
+
 Images columns(const Image &im) {
   Images out(im.w);
   for (int c = 0; c < im.w; ++c) {
@@ -887,6 +918,10 @@ std::vector<Function> build_vocabulary() {
   v.push_back(split_entry("split_colours", split_colours));
   v.push_back(split_entry("objects", [](const Image &im) { return objects(im, false); }));
   v.push_back(split_entry("objects_multicolour", [](const Image &im) { return objects(im, true); }));
+  v.push_back(split_entry("gravity(R)", [](const Image &im) { return gravity(im, 1, 0); }));
+  v.push_back(split_entry("gravity(L)", [](const Image &im) { return gravity(im, -1, 0); }));
+  v.push_back(split_entry("gravity(D)", [](const Image &im) { return gravity(im, 0, 1); }));
+  v.push_back(split_entry("gravity(U)", [](const Image &im) { return gravity(im, 0, -1); }));
   v.push_back(split_entry("columns", columns));
   v.push_back(split_entry("rows", rows));
 
