@@ -95,6 +95,8 @@ class TestResult:
     pieces: int
     output_shape: tuple[int, int] | None  # the predicted size of the test output
     candidates: list[Candidate] = field(default_factory=list)  # best first
+    # CPU seconds making the states, making the pieces, and stacking them
+    phase_seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def _grid_text(g: np.ndarray) -> str:
@@ -116,8 +118,9 @@ def search_task(task: Task, seconds: float, max_depth: int = 3, max_states: int 
 def _parse_search(lines: list[str]) -> list[TestResult]:
     results, i = [], 0
     while i < len(lines) and lines[i].startswith("test "):
-        _, _, status, states, depth, pieces, h, w, n = lines[i].split()
-        result = TestResult(status, int(states), int(depth), int(pieces), (int(h), int(w)) if int(h) else None)
+        _, _, status, states, depth, pieces, h, w, n, *phases = lines[i].split()
+        result = TestResult(status, int(states), int(depth), int(pieces), (int(h), int(w)) if int(h) else None,
+                            phase_seconds=tuple(float(x) for x in phases))
         i += 1
         for _ in range(int(n)):
             _, goods, cdepth, cpieces, score = lines[i].split()

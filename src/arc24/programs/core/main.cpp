@@ -70,7 +70,8 @@ int run_search() {
   for (int i = 0; i < n_test; ++i) {
     SearchReport r = search_one(train, tests[i], budget);
     std::cout << "test " << i << ' ' << r.status << ' ' << r.states << ' ' << r.depth << ' ' << r.pieces << ' '
-              << r.out_h << ' ' << r.out_w << ' ' << r.candidates.size() << '\n';
+              << r.out_h << ' ' << r.out_w << ' ' << r.candidates.size() << ' ' << r.seconds[0] << ' ' << r.seconds[1]
+              << ' ' << r.seconds[2] << '\n';
     for (const Candidate &c : r.candidates) {
       std::cout << "candidate " << c.goods << ' ' << c.depth << ' ' << c.pieces << ' ' << c.score << '\n';
       write_grid(std::cout, c.answer);

@@ -101,9 +101,13 @@ class Search {
   }
 
   SearchReport run() {
+    double t0 = cpu_seconds();
     expand();
+    double t1 = cpu_seconds();
     make_pieces();
+    double t2 = cpu_seconds();
     stack();
+    report_.seconds[0] = t1 - t0, report_.seconds[1] = t2 - t1, report_.seconds[2] = cpu_seconds() - t2;
     report_.states = long(states_.size());
     report_.pieces = long(pieces_.size());
     report_.out_h = out_h_, report_.out_w = out_w_;

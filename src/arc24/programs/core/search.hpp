@@ -31,6 +31,7 @@ struct SearchReport {
   int depth = 0;                // the deepest level expanded in full or in part
   long pieces = 0;
   int out_h = 0, out_w = 0;     // the predicted test output size (0: none)
+  double seconds[3] = {0, 0, 0};  // CPU seconds making the states, the pieces, and stacking
   std::vector<Candidate> candidates;  // best first, distinct answers
 };
 
