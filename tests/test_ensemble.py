@@ -178,7 +178,7 @@ def test_the_defaults_pass():
     ({"solvers": "bad"}, "solvers must be one of both, programs, model, got 'bad'"),
     ({"ensemble": "bad"}, "ensemble must be one of"),
     ({"ensemble": "score"}, "ensemble=score"),
-    ({"programs": ProgramSettings(seconds=0)}, "programs.seconds must be a number above 0, got 0"),
+    ({"programs": ProgramSettings(seconds=-1)}, "programs.seconds must be at least 0 (0: fit the deadline), got -1"),
     ({"programs": ProgramSettings(seconds=float("nan"))}, "programs.seconds"),
     ({"programs": ProgramSettings(max_depth=-1)}, "programs.max_depth must be between 0 and 6"),
     ({"programs": ProgramSettings(max_depth=7)}, "programs.max_depth"),

@@ -56,6 +56,9 @@ def _solve(args):
             "first_right": [bool(h) and h[0] for h in hits],
             # which search gave the right answer, per test input (None: neither)
             "right_by": [next((a.source for a, ok in zip(result.attempts(i), h) if ok), None) for i, h in enumerate(hits)],
+            # the steps of the program that gave each right answer (a learner's name, or "compiled")
+            "right_primitives": [next((a.primitives for a, ok in zip(result.attempts(i), h) if ok), None)
+                                 for i, h in enumerate(hits)],
             "program": best.program if best else None, "primitives": best.primitives if best else []}
 
 
