@@ -159,6 +159,24 @@ def test_code_package_imports_and_verifies(code_dataset):
     assert verify_manifest(code_dataset) == []  # the __pycache__ the import wrote is ignored
 
 
+def test_the_packaged_code_builds_and_runs_the_compiled_search_from_its_own_sources(code_dataset, tmp_path):
+    """On Kaggle the package is a read-only dataset: the compiled search is built from the copy's
+    sources into the cache, and answers."""
+    sources = sorted(p.name for p in (code_dataset / "src/arc24/programs/core").iterdir())
+    assert sources == sorted(p.name for p in (REPO / "src/arc24/programs/core").iterdir()
+                             if p.suffix in (".cpp", ".hpp"))
+    env = {**os.environ, "PYTHONPATH": str(code_dataset / "src"), "ARC24_CACHE": str(tmp_path / "cache")}
+    env.pop("ARC24_NATIVE_BINARY", None)
+    script = ("from arc24.programs import native; from arc24.data.task import Pair, Task; import numpy as np; "
+              "g = np.array([[1, 2], [0, 0]], dtype=np.int8); "
+              "t = Task('t', [Pair(g, g.T.copy()), Pair(g * 2 % 10, (g * 2 % 10).T.copy())], [Pair(g * 3 % 10)]); "
+              "r = native.search_task(t, 2.0, 2)[0]; print(native.binary()); print(r.candidates[0].answer.tolist())")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    built, answer = done.stdout.strip().split("\n")
+    assert Path(built).is_relative_to(tmp_path / "cache") and answer == "[[3, 0], [6, 0]]"  # the transpose
+
+
 def test_push_dry_run_passes_on_the_repo_metadata(code_dataset):
     done = run_tool("kaggle_push.py", "--dry-run", "--dataset", code_dataset)
     assert done.returncode == 0, done.stdout + done.stderr
