@@ -321,5 +321,5 @@ def test_bench_reports_programs_alone_the_model_alone_and_the_ensemble(tmp_path)
     assert f"| ensemble ({DEFAULT_ENSEMBLE}) | 1.000 | 3 | {t['ensemble']['seconds_per_task']} |" in table
     assert "ensemble rules on the same candidates: " + ", ".join(f"{r} 1.000" for r in ENSEMBLES) in table
     assert "| one-rule-v1-flip-horizontal | one-rule-v1 | yes | yes | no |" in table
-    assert "| programs | O = flip_h(I) |" in table
+    assert "| programs | O = flip_x(I) |" in table  # the compiled search's name for it
     assert len(list((out / "solved").glob("*.png"))) == 3
