@@ -16,7 +16,7 @@ import pytest
 
 from arc24.data.task import Pair, Task
 from arc24.programs import native
-from arc24.programs.solver import ProgramBudget, background_view, solve
+from arc24.programs.solver import ProgramBudget, background_map, solve
 from processes import HAS_PROC, alive, children, wait_until_gone
 
 RNG = np.random.default_rng(7)
@@ -74,7 +74,7 @@ def test_a_task_on_a_background_colour_is_searched_with_it_as_0_and_answered_in_
         g[6:8, 6:8] = 3
         inputs.append(g)
     task = make_task(inputs, largest_cropped)
-    assert background_view(task).colour_map[:6] == (5, 1, 2, 3, 4, 0)
+    assert tuple(background_map(task)[:6]) == (5, 1, 2, 3, 4, 0)
     result = solve(task, ProgramBudget(seconds=4, searches="compiled"))
     first = result.attempts(0)[0]
     assert np.array_equal(first.answer, task.test[0].output), first.program

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
-from arc24.programs.solver import SEARCHES
+from arc24.programs import SEARCHES
 
 CORPORA = {
     "arc-agi-1-evaluation": ("arc-agi-1/arc-agi_evaluation_challenges.json", "arc-agi-1/arc-agi_evaluation_solutions.json"),

@@ -58,7 +58,7 @@ def binary() -> Path:
     compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
     if not compiler:
         raise NativeError("the compiled program search needs a C++ compiler (g++), and none was found on PATH; "
-                          "install g++ (Debian: apt-get install g++) or set programs.core=python")
+                          "install g++ (Debian: apt-get install g++) or set programs.searches=learners")
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be building it: wait, then use its build

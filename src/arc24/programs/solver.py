@@ -6,8 +6,9 @@ Two searches answer a task, each in its share of the budget:
   outputs; it ranks its answers by train pairs reproduced, then depth, then pieces;
 - the learner search (`search`): shorter compositions that end in a learned step (a colour map,
   a rule read from the pairs).
-Only answers that reproduce every train pair count. Per test input the two attempts are taken
-from the two lists in turn (`MERGE`), the first answer of each first, distinct answers only.
+Per test input the two attempts are taken from the two lists in turn (`merge`), the first answer
+of each first, distinct answers only; answers that reproduce only some train pairs come after
+every answer that reproduces all (`partial_fits`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from arc24.data.augment import Augmentation
-from arc24.data.task import Grid, Pair, Task
-from arc24.programs import SEARCHES  # noqa: F401  (here too, for callers)
+from arc24.data.task import Grid, Pair, Task, grids_equal
+
 MAX_ANSWERS = 2
 
 
@@ -147,7 +147,7 @@ class View:
 def plain_view(task: Task) -> View:
     """The background (the most frequent colour of every input) as colour 0, which the compiled search
     treats as empty; the other colours as they are."""
-    m = np.asarray(background_view(task).colour_map, dtype=np.int8)
+    m = background_map(task)
     return View(task, [m] * (len(task.train) + len(task.test)))
 
 
@@ -183,17 +183,14 @@ def transposed_view(task: Task) -> View:
 VIEWS = {"plain": plain_view, "normalised": normalised_view, "transposed": transposed_view}
 
 
-def background_view(task: Task) -> Augmentation:
-    """The task with its background as colour 0, which the compiled search treats as empty: the colour
-    that is the most frequent of every input, swapped with 0 (no change where there is none)."""
-    firsts = set()
-    for pair in task.train + task.test:
-        counts = np.bincount(pair.input.ravel(), minlength=10)
-        firsts.add(int(counts.argmax()))
+def background_map(task: Task) -> np.ndarray:
+    """The colour permutation that makes the task's background colour 0, which the compiled search treats
+    as empty: the colour that is the most frequent of every input, swapped with 0 (none where there is none)."""
+    firsts = {int(np.bincount(pair.input.ravel(), minlength=10).argmax()) for pair in task.train + task.test}
     bg = firsts.pop() if len(firsts) == 1 else 0
-    colours = list(range(10))
-    colours[0], colours[bg] = bg, 0
-    return Augmentation(colour_map=tuple(colours))
+    m = np.arange(10, dtype=np.int8)
+    m[[0, bg]] = m[[bg, 0]]
+    return m
 
 
 def merge(*lists: list[Attempt]) -> list[Attempt]:
@@ -211,4 +208,4 @@ def merge(*lists: list[Attempt]) -> list[Attempt]:
 
 
 def right(attempts: list[Attempt], expected: Grid) -> list[bool]:
-    return [a.answer.shape == expected.shape and bool(np.array_equal(a.answer, expected)) for a in attempts]
+    return [grids_equal(a.answer, expected) for a in attempts]

@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <ctime>
-#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -227,7 +226,6 @@ class Search {
   Image shown(const State &s, int e) const { return s.list ? compose(s.vals[e]) : s.vals[e][0]; }
 
   void make_pieces() {
-    std::vector<std::vector<Image>> shown_by_state;  // not kept: pieces are made state by state
     if (out_h_ == 0) infer_size_from_states();
     if (out_h_ == 0) return;
     // Colours every train output has: a piece may be recoloured to one of them.
