@@ -94,13 +94,12 @@ class _Node:
 
 def vocabulary() -> tuple[list[Primitive], list[Learner]]:
     """Every primitive and learner the search uses, in the order it tries them."""
-    from arc24.programs import (arrangement_rules, cue_rules, grids, learners, local_rules, object_rules, objects,
-                                paint_rules, parts, patterns, position_rules, recolour_rules, relation_rules,
-                                repair_rules, select_rules, tiling_rules)
+    from arc24.programs import (grids, learners, local_rules, object_rules, objects, paint_rules, parts, patterns,
+                                recolour_rules, select_rules, sort_rules, tiling_rules)
 
     # The search tries them in this order; of two fits of one cost, the one found earlier ranks first.
     modules = (grids, parts, objects, patterns, learners, local_rules, object_rules, recolour_rules, tiling_rules,
-               paint_rules, select_rules, arrangement_rules, relation_rules, repair_rules, position_rules, cue_rules)
+               paint_rules, select_rules, sort_rules)
     return [p for m in modules for p in m.PRIMITIVES], [rule for m in modules for rule in m.LEARNERS]
 
 
