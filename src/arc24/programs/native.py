@@ -25,7 +25,7 @@ import numpy as np
 from arc24.data.task import Grid, Task
 
 CORE = Path(__file__).with_name("core")
-FLAGS = ["-O2", "-std=c++17", "-march=x86-64-v2", "-DNDEBUG"]
+FLAGS = ["-O3", "-std=c++17", "-march=x86-64-v2", "-DNDEBUG"]
 
 
 class NativeError(RuntimeError):

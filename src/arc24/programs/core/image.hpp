@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 struct Image {
@@ -36,8 +37,8 @@ inline uint64_t hash_image(const Image &im) {
   mix(uint64_t(uint32_t(im.w)) << 32 | uint32_t(im.h));
   size_t n = im.px.size(), i = 0;
   for (; i + 8 <= n; i += 8) {
-    uint64_t v = 0;
-    for (int k = 0; k < 8; ++k) v |= uint64_t(im.px[i + k]) << (8 * k);
+    uint64_t v;
+    std::memcpy(&v, &im.px[i], 8);  // the 8 cells little-endian, as x86 loads them
     mix(v);
   }
   uint64_t v = 0;

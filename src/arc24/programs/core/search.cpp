@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <ctime>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "functions.hpp"
 
@@ -28,6 +27,39 @@ struct State {
   int parent = -1, func = -1, depth = 0;
   bool list = false;
   std::vector<Images> vals;  // per example (train inputs, then the test input)
+};
+
+// A set of 64-bit hashes, open addressing with linear probing: the search asks it once per function
+// applied, and std::unordered_set's node per entry cost more than the lookup.
+class HashSet {
+ public:
+  // False when H was in the set already.
+  bool insert(uint64_t h) {
+    if (h == 0) h = 1;  // 0 marks an empty slot
+    if (2 * (size_ + 1) > slots_.size()) grow();
+    size_t i = (h * 0x9e3779b97f4a7c15ULL) >> shift_;
+    for (;; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i] == h) return false;
+      if (slots_[i] == 0) break;
+    }
+    slots_[i] = h;
+    ++size_;
+    return true;
+  }
+
+ private:
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0;
+  int shift_ = 64;
+
+  void grow() {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : 2 * old.size(), 0);
+    shift_ = 64 - __builtin_ctzll(slots_.size());
+    size_ = 0;
+    for (uint64_t h : old)
+      if (h) insert(h);
+  }
 };
 
 uint64_t mix(uint64_t h, uint64_t v) {
@@ -124,7 +156,7 @@ class Search {
   int max_area_;
   int out_h_ = 0, out_w_ = 0;
   std::vector<State> states_;
-  std::unordered_set<uint64_t> seen_;
+  HashSet seen_;
   std::vector<Piece> pieces_;
   std::vector<Candidate> cands_;
   std::unordered_map<uint64_t, size_t> cand_index_;  // answer's hash -> its candidate
@@ -213,7 +245,7 @@ class Search {
           State next;
           if (!apply(f, states_[i], next)) continue;
           uint64_t h = hash_state(next);
-          if (!seen_.insert(h).second) continue;
+          if (!seen_.insert(h)) continue;
           next.parent = int(i), next.func = int(fi), next.depth = depth;
           states_.push_back(std::move(next));
         }
@@ -238,7 +270,7 @@ class Search {
     size_t cells = 0;
     for (int e = 0; e <= n_; ++e) cells += size_t(out_h(e)) * out_w(e);
     const size_t max_pieces = std::min<size_t>(200000, 120000000 / std::max<size_t>(cells, 1));
-    std::unordered_set<uint64_t> seen;
+    HashSet seen;
     std::vector<uint8_t> buf(cells);
     auto add = [&](const std::vector<Image> &ims, int state, int depth, int adapter, int colour) {
       size_t k = 0;
@@ -252,7 +284,7 @@ class Search {
         for (size_t j = i; j < std::min(cells, i + 8); ++j) v = v << 8 | buf[j];
         h = mix(h, v);
       }
-      if (!seen.insert(h).second) return;
+      if (!seen.insert(h)) return;
       pieces_.push_back(Piece{buf, state, depth, adapter, colour});
     };
     std::vector<Image> ims(n_ + 1);
