@@ -131,14 +131,22 @@ class Search {
     out_h_ = size.first, out_w_ = size.second;
   }
 
+  // Deepening by rounds, as the reference does (depth 2, then 3...): each round expands one more
+  // level, makes its states into pieces and stacks again, so a small budget that cannot finish the
+  // deepest level still stacks every shallower one.
   SearchReport run() {
-    double t0 = cpu_seconds();
-    expand();
-    double t1 = cpu_seconds();
-    make_pieces();
-    double t2 = cpu_seconds();
-    stack();
-    report_.seconds[0] = t1 - t0, report_.seconds[1] = t2 - t1, report_.seconds[2] = cpu_seconds() - t2;
+    start();
+    for (int depth = 1; depth <= budget_.max_depth; ++depth) {
+      double t0 = cpu_seconds();
+      const bool whole = expand_level(depth);
+      double t1 = cpu_seconds();
+      const bool last = !whole || depth == budget_.max_depth;
+      make_pieces(last);
+      double t2 = cpu_seconds();
+      stack(depth);
+      report_.seconds[0] += t1 - t0, report_.seconds[1] += t2 - t1, report_.seconds[2] += cpu_seconds() - t2;
+      if (last || report_.status != "done") break;
+    }
     report_.states = long(states_.size());
     report_.pieces = long(pieces_.size());
     report_.out_h = out_h_, report_.out_w = out_w_;
@@ -157,6 +165,9 @@ class Search {
   int out_h_ = 0, out_w_ = 0;
   std::vector<State> states_;
   HashSet seen_;
+  size_t level_begin_ = 0;  // the first state of the last level expanded
+  size_t pieced_ = 0;       // states made into pieces so far
+  HashSet piece_seen_;      // pieces made so far, by their cells
   std::vector<Piece> pieces_;
   std::vector<Candidate> cands_;
   std::unordered_map<uint64_t, size_t> cand_index_;  // answer's hash -> its candidate
@@ -222,43 +233,47 @@ class Search {
     return true;
   }
 
-  void expand() {
-    State start;
-    start.vals.resize(n_ + 1);
-    for (int e = 0; e <= n_; ++e) start.vals[e] = {inputs_[e]};
-    seen_.insert(hash_state(start));
-    states_.push_back(std::move(start));
+  void start() {
+    State first;
+    first.vals.resize(n_ + 1);
+    for (int e = 0; e <= n_; ++e) first.vals[e] = {inputs_[e]};
+    seen_.insert(hash_state(first));
+    states_.push_back(std::move(first));
+  }
+
+  // The states one function beyond the last level; false when the budget cut the level short.
+  bool expand_level(int depth) {
     const auto &funcs = vocabulary();
-    size_t level_begin = 0;
-    // The search may use this share of the budget; the stacker has the rest.
+    const size_t level_begin = level_begin_, level_end = states_.size();
+    level_begin_ = level_end;
+    report_.depth = depth;
+    // The states may use this share of the budget; the pieces and the stacker have the rest.
     const double share = 0.6;
-    for (int depth = 1; depth <= budget_.max_depth; ++depth) {
-      size_t level_end = states_.size();
-      report_.depth = depth;
-      for (size_t i = level_begin; i < level_end; ++i) {
-        for (size_t fi = 0; fi < funcs.size(); ++fi) {
-          const Function &f = funcs[fi];
-          // A list must be joined before the end: a split needs a step after it.
-          if (f.kind == Kind::Split && depth >= budget_.max_depth) continue;
-          if (out_of_time(share)) { report_.status = "time"; return; }
-          if (long(states_.size()) >= budget_.max_states) { report_.status = "states"; return; }
-          State next;
-          if (!apply(f, states_[i], next)) continue;
-          uint64_t h = hash_state(next);
-          if (!seen_.insert(h)) continue;
-          next.parent = int(i), next.func = int(fi), next.depth = depth;
-          states_.push_back(std::move(next));
-        }
+    for (size_t i = level_begin; i < level_end; ++i) {
+      for (size_t fi = 0; fi < funcs.size(); ++fi) {
+        const Function &f = funcs[fi];
+        // A list must be joined before the end: a split needs a step after it.
+        if (f.kind == Kind::Split && depth >= budget_.max_depth) continue;
+        if (out_of_time(share)) { report_.status = "time"; return false; }
+        if (long(states_.size()) >= budget_.max_states) { report_.status = "states"; return false; }
+        State next;
+        if (!apply(f, states_[i], next)) continue;
+        uint64_t h = hash_state(next);
+        if (!seen_.insert(h)) continue;
+        next.parent = int(i), next.func = int(fi), next.depth = depth;
+        states_.push_back(std::move(next));
       }
-      level_begin = level_end;
     }
+    return true;
   }
 
   // The image a state shows on example E: itself, or a list laid over one another.
   Image shown(const State &s, int e) const { return s.list ? compose(s.vals[e]) : s.vals[e][0]; }
 
-  void make_pieces() {
-    if (out_h_ == 0) infer_size_from_states();
+  // The pieces of the states made since the last call. LAST: no state will follow, so the output's
+  // size may be taken side by side if no state gives it whole.
+  void make_pieces(bool last) {
+    if (out_h_ == 0) infer_size_from_states(last);
     if (out_h_ == 0) return;
     // Colours every train output has: a piece may be recoloured to one of them.
     std::vector<int> common;
@@ -270,7 +285,7 @@ class Search {
     size_t cells = 0;
     for (int e = 0; e <= n_; ++e) cells += size_t(out_h(e)) * out_w(e);
     const size_t max_pieces = std::min<size_t>(200000, 120000000 / std::max<size_t>(cells, 1));
-    HashSet seen;
+    HashSet &seen = piece_seen_;
     std::vector<uint8_t> buf(cells);
     auto add = [&](const std::vector<Image> &ims, int state, int depth, int adapter, int colour) {
       size_t k = 0;
@@ -288,7 +303,7 @@ class Search {
       pieces_.push_back(Piece{buf, state, depth, adapter, colour});
     };
     std::vector<Image> ims(n_ + 1);
-    for (size_t si = 0; si < states_.size() && pieces_.size() < max_pieces; ++si) {
+    for (size_t si = pieced_; si < states_.size() && pieces_.size() < max_pieces; pieced_ = ++si) {
       if (out_of_time(0.8)) { report_.status = "time"; break; }
       const State &s = states_[si];
       int extra = s.list ? 1 : 0;  // the join laying a list over itself
@@ -319,7 +334,7 @@ class Search {
   // No rule gave the test output's size: take it from the first state whose images have every train
   // output's size; failing that, each side from the first state whose images give it for every train
   // output, as their own side (or the other) times 1-3 plus a constant.
-  void infer_size_from_states() {
+  void infer_size_from_states(bool last) {
     const size_t looked_at = std::min<size_t>(states_.size(), 20000);
     for (size_t si = 0; si < looked_at; ++si) {
       bool ok = true;
@@ -330,6 +345,7 @@ class Search {
       Image t = ok ? shown(states_[si], n_) : Image();
       if (ok && t.h <= MAX_SIDE && t.w <= MAX_SIDE) { out_h_ = t.h, out_w_ = t.w; return; }
     }
+    if (!last) return;  // a deeper state may give it whole, the better guess
     int h = infer_side(true), w = h > 0 ? infer_side(false) : 0;
     if (h > 0 && w > 0) out_h_ = h, out_w_ = w;
   }
@@ -357,7 +373,9 @@ class Search {
     return 0;
   }
 
-  void stack() {
+  // Stacks at every depth threshold from FROM_DEPTH: a shallower one allows no piece the last round
+  // did not have (a state of depth d makes pieces of depth d or more).
+  void stack(int from_depth) {
     if (pieces_.empty()) return;
     size_t train_cells = 0;
     std::vector<size_t> offset(n_ + 2, 0);
@@ -382,22 +400,42 @@ class Search {
     for (int e = 0; e < n_; ++e)
       for (size_t i = offset[e]; i < offset[e + 1]; ++i) care[e][i / 64] |= 1ULL << (i % 64);
 
+    // The pairs a stack must agree with: all of them, then all but one (a pair the rule does not
+    // reach, or one that shows it wrongly, should not hide it; such a stack ranks below full fits).
+    std::vector<std::vector<uint64_t>> agree{valid};
+    std::vector<std::vector<int>> gain_from{{}};
+    for (int c = 0; c < n_; ++c) gain_from[0].push_back(c);
+    for (int left_out = 0; n_ >= 2 && left_out < n_; ++left_out) {
+      std::vector<uint64_t> mask(words, 0);
+      std::vector<int> gains;
+      for (int c = 0; c < n_; ++c) {
+        if (c == left_out) continue;
+        for (size_t k = 0; k < words; ++k) mask[k] |= care[c][k];
+        gains.push_back(c);
+      }
+      agree.push_back(mask);
+      gain_from.push_back(gains);
+    }
     std::vector<int> thresholds;
     for (const Piece &p : pieces_)
-      if (thresholds.empty() || thresholds.back() != p.depth) thresholds.push_back(p.depth);
-    for (int threshold : thresholds) {
-      size_t allowed = 0;
-      while (allowed < P && pieces_[allowed].depth <= threshold) ++allowed;
-      for (int c = 0; c < n_; ++c) {
-        if (cpu_seconds() - began_ > budget_.seconds) { report_.status = "time"; return; }
-        greedy(allowed, words, bad, zero, valid, care[c], offset);
+      if (p.depth >= from_depth && (thresholds.empty() || thresholds.back() != p.depth)) thresholds.push_back(p.depth);
+    for (size_t m = 0; m < agree.size(); ++m) {
+      for (int threshold : thresholds) {
+        size_t allowed = 0;
+        while (allowed < P && pieces_[allowed].depth <= threshold) ++allowed;
+        for (int c : gain_from[m]) {
+          if (cpu_seconds() - began_ > budget_.seconds) { report_.status = "time"; return; }
+          greedy(allowed, words, bad, zero, agree[m], care[c], offset);
+        }
       }
     }
   }
 
+  // One stack, greedily: each step the piece (and mode) that paints the most cells of the CARE
+  // example and no wrong cell where AGREE asks for agreement.
   void greedy(size_t allowed, size_t words, const std::vector<uint64_t> &bad, const std::vector<uint64_t> &zero,
-              const std::vector<uint64_t> &valid, const std::vector<uint64_t> &care, const std::vector<size_t> &offset) {
-    std::vector<uint64_t> uncovered = valid;
+              const std::vector<uint64_t> &agree, const std::vector<uint64_t> &care, const std::vector<size_t> &offset) {
+    std::vector<uint64_t> uncovered = agree;
     std::vector<uint8_t> canvas(offset[n_ + 1], UNSET);
     std::vector<std::pair<int, int>> chosen;  // (piece, mode)
     for (int step = 0; step < MAX_PIECES_STACKED; ++step) {
