@@ -193,6 +193,22 @@ def test_canvas_functions():
     assert both("scale_to(output_size)", I([[3, 3, 4, 4]]), (1, 2)) == I([[3, 4]])
     assert both("scale_to(output_size)", I([[3, 1, 4, 4]]), (1, 2)) is None
     assert both("wrap(input_size)", I([[1, 2, 3, 4]]), (2, 2)) == I([[1, 2], [3, 4]])
+    # anchored: in phase with where the motif lies (column 1), so column 0 shows its second cell
+    assert both("tile_anchored(output_size)", im, (1, 5)) == I([[2, 1, 2, 1, 2]])
+    assert both("mirror_tile_anchored(output_size)", im, (1, 5)) == I([[1, 1, 2, 2, 1]])  # copy -1 mirrored
+    assert both("tile_gap_anchored(output_size)", I([[1, 2]], x=1), (1, 5)) == I([[0, 1, 2, 0, 1]])
+    # a whole-block downscale keeps each block's colour, not its zeros; other ratios go by area
+    assert both("resample(output_size)", I([[0, 3, 0, 0], [0, 0, 4, 0]]), (1, 2)) == I([[3, 4]])
+    assert both("resample(output_size)", I([[5, 0, 0]]), (1, 2)) == I([[5, 0]])
+    assert both("resample(output_size)", I([[5, 6]]), (1, 3)) == I([[5, 5, 6]])
+
+
+def test_invert_and_flip_off_centre():
+    assert both("invert", I([[0, 3], [7, 0]], x=2)) == I([[3, 0], [0, 3]], x=2)
+    assert both("invert", I([[0, 0]])) == I([[1, 1]])
+    # the cells lie off the middle column, not the middle row: mirrored left-right
+    assert both("flip_off_centre", I([[1, 0, 0], [1, 0, 0], [1, 0, 0]])) == I([[0, 0, 1], [0, 0, 1], [0, 0, 1]])
+    assert both("flip_off_centre", I([[2, 2, 2], [0, 0, 0], [0, 0, 0]])) == I([[0, 0, 0], [0, 0, 0], [2, 2, 2]])
 
 
 def test_splits_keep_positions_in_reading_order():

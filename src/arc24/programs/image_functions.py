@@ -313,6 +313,23 @@ def antitranspose(im: Image) -> Image:
 # ---------------------------------------------------------------- unary: colour, counts, boxes
 
 
+def invert(im: Image) -> Image:
+    """Figure and ground swapped: every 0 cell becomes the smallest colour present (1 if none), every other cell 0; position kept."""
+    present = sorted(colours(im))
+    k = present[0] if present else 1
+    return Image(np.where(im.grid == 0, k, 0), im.x, im.y)
+
+
+def flip_off_centre(im: Image) -> Image:
+    """Mirror across the axis the non-zero cells lie further off: flip_y (rows) when their mass is further from
+    the middle row than from the middle column, else flip_x; position kept."""
+    rows, cols = np.nonzero(im.grid)
+    n = len(rows)
+    off_columns = abs(2 * int(cols.sum()) - (im.w - 1) * n)
+    off_rows = abs(2 * int(rows.sum()) - (im.h - 1) * n)
+    return flip_y(im) if off_columns < off_rows else flip_x(im)
+
+
 def majority_colour(im: Image) -> Image | None:
     """A 1x1 image of maj at the origin; fails if every cell is 0."""
     m = maj(im)
@@ -583,16 +600,48 @@ def scale_to(im: Image, canvas: Image) -> Image | None:
     return Image(out)
 
 
-def tiling(gap: int, mirror: bool) -> Callable[[Image, Image], Image]:
+def resample(im: Image, canvas: Image) -> Image:
+    """Rescale to the canvas's size by area: where the image's sides are multiples of the canvas's, each
+    block gives its most frequent non-zero colour (0 if it has none); otherwise each canvas cell takes the
+    colour, 0 included, that covers most of the image rectangle under it. Ties go to the smaller colour."""
+    H, W = canvas.h, canvas.w
+    out = np.zeros((H, W), dtype=np.uint8)
+    if im.h % H == 0 and im.w % W == 0:
+        bh, bw = im.h // H, im.w // W
+        for i in range(H):
+            for j in range(W):
+                counts = np.bincount(im.grid[i * bh:(i + 1) * bh, j * bw:(j + 1) * bw].ravel(), minlength=10)
+                counts[0] = 0
+                out[i, j] = int(counts.argmax()) if counts.any() else 0
+        return Image(out)
+
+    def overlaps(n: int, size: int, i: int) -> list[tuple[int, int]]:
+        # cell i of `size` covers [i*n, (i+1)*n) in units where source cell r is [r*size, (r+1)*size)
+        lo, hi = i * n, (i + 1) * n
+        return [(r, min(hi, (r + 1) * size) - max(lo, r * size)) for r in range(lo // size, -(-hi // size))]
+
+    for i in range(H):
+        for j in range(W):
+            area = np.zeros(10, dtype=np.int64)
+            for r, a in overlaps(im.h, H, i):
+                for c, b in overlaps(im.w, W, j):
+                    area[im.grid[r, c]] += a * b
+            out[i, j] = int(area.argmax())
+    return Image(out)
+
+
+def tiling(gap: int, mirror: bool, anchored: bool = False) -> Callable[[Image, Image], Image]:
     def f(im: Image, canvas: Image) -> Image:
-        """Copies of the image repeated over the canvas from its top-left corner, `gap` zero cells
-        apart, cut at the canvas's edges; with mirror, copies in odd columns of copies are flipped
-        left-right and in odd rows of copies top-bottom."""
+        """Copies of the image repeated over the canvas, `gap` zero cells apart, cut at the canvas's
+        edges, from the canvas's top-left corner (anchored: in phase with the image's position, so a
+        motif cropped out of a grid tiles it where it came from); with mirror, copies in odd columns
+        of copies are flipped left-right and in odd rows of copies top-bottom."""
         out = np.zeros((canvas.h, canvas.w), dtype=np.uint8)
+        dy, dx = (im.y, im.x) if anchored else (0, 0)
         for R in range(canvas.h):
             for C in range(canvas.w):
-                j, r = divmod(R, im.h + gap)
-                i, c = divmod(C, im.w + gap)
+                j, r = divmod(R - dy, im.h + gap)
+                i, c = divmod(C - dx, im.w + gap)
                 if r >= im.h or c >= im.w:
                     continue  # a gap cell
                 if mirror and i % 2:
@@ -852,6 +901,8 @@ def _vocabulary() -> dict[str, tuple[str, Callable]]:
         ("transpose", transpose),
         ("antitranspose", antitranspose),
         ("majority_colour", majority_colour),
+        ("invert", invert),
+        ("flip_off_centre", flip_off_centre),
     ]:
         add(name, "unary", fn)
     for what in ("cells", "colours", "objects"):
@@ -888,6 +939,10 @@ def _vocabulary() -> dict[str, tuple[str, Callable]]:
         ("tile_gap", tiling(1, False)),
         ("mirror_tile", tiling(0, True)),
         ("mirror_tile_gap", tiling(1, True)),
+        ("resample", resample),
+        ("tile_anchored", tiling(0, False, True)),
+        ("tile_gap_anchored", tiling(1, False, True)),
+        ("mirror_tile_anchored", tiling(0, True, True)),
     ]:
         for size in ("input_size", "output_size"):
             add(f"{name}({size})", "canvas", fn)

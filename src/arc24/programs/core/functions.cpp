@@ -361,6 +361,28 @@ Image centre(const Image &im) {
   return Image(2 - im.w % 2, 2 - im.h % 2, 1, im.x + (im.w - 1) / 2, im.y + (im.h - 1) / 2);
 }
 
+// Figure and ground swapped: 0 cells take the smallest colour present (1 if none), the rest become 0.
+Image invert(const Image &im) {
+  auto n = colour_counts(im);
+  uint8_t k = 1;
+  for (int c = 9; c >= 1; --c)
+    if (n[c]) k = uint8_t(c);
+  Image out(im.w, im.h, 0, im.x, im.y);
+  for (size_t i = 0; i < im.px.size(); ++i) out.px[i] = im.px[i] ? 0 : k;
+  return out;
+}
+
+// Mirrored across the axis the non-zero cells lie further off: rows flipped when their mass is further
+// from the middle row than from the middle column, else columns.
+Image flip_off_centre(const Image &im) {
+  long n = 0, rows = 0, cols = 0;
+  for (int r = 0; r < im.h; ++r)
+    for (int c = 0; c < im.w; ++c)
+      if (im(r, c)) ++n, rows += r, cols += c;
+  const long off_columns = std::labs(2 * cols - long(im.w - 1) * n), off_rows = std::labs(2 * rows - long(im.h - 1) * n);
+  return off_columns < off_rows ? flip_y(im) : flip_x(im);
+}
+
 // ---------------------------------------------------------------- unary: smear
 
 // Directions of travel (row step, column step), in the tie-breaking order R, L, D, U, DR, DL, UR, UL.
@@ -558,17 +580,48 @@ Image scale_to(const Image &im, const Image &canvas) {
   return out;
 }
 
-Image tiling(const Image &im, const Image &canvas, int gap, bool mirror) {
+// Rescale by area: a whole-block downscale keeps each block's most frequent non-zero colour; any other
+// ratio gives each canvas cell the colour (0 included) covering most of the image rectangle under it.
+// Ties go to the smaller colour.
+Image resample(const Image &im, const Image &canvas) {
+  const int H = canvas.h, W = canvas.w;
+  Image out(W, H);
+  const bool blocks = im.h % H == 0 && im.w % W == 0;
+  for (int i = 0; i < H; ++i) {
+    // Cell i covers [i*h, (i+1)*h) in units where image row r is [r*H, (r+1)*H); the same across.
+    const int lo_r = i * im.h, hi_r = (i + 1) * im.h;
+    for (int j = 0; j < W; ++j) {
+      const int lo_c = j * im.w, hi_c = (j + 1) * im.w;
+      long area[10] = {0};
+      for (int r = lo_r / H; r * H < hi_r; ++r) {
+        const long a = std::min(hi_r, (r + 1) * H) - std::max(lo_r, r * H);
+        for (int c = lo_c / W; c * W < hi_c; ++c) area[im(r, c)] += a * (std::min(hi_c, (c + 1) * W) - std::max(lo_c, c * W));
+      }
+      if (blocks) area[0] = 0;
+      int best = 0;
+      for (int k = 1; k < 10; ++k)
+        if (area[k] > area[best]) best = k;
+      out(i, j) = uint8_t(area[best] > 0 ? best : 0);
+    }
+  }
+  return out;
+}
+
+// Floor division and its non-negative remainder (tiles anchored left or above the origin).
+inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+Image tiling(const Image &im, const Image &canvas, int gap, bool mirror, bool anchored = false) {
   const int pw = im.w + gap, ph = im.h + gap;
+  const int dy = anchored ? im.y : 0, dx = anchored ? im.x : 0;
   Image out(canvas.w, canvas.h);
   for (int R = 0; R < canvas.h; ++R) {
-    const int j = R / ph;
-    int r = R % ph;
+    const int j = floor_div(R - dy, ph);
+    int r = R - dy - j * ph;
     if (r >= im.h) continue;
     if (mirror && (j & 1)) r = im.h - 1 - r;
     for (int C = 0; C < canvas.w; ++C) {
-      const int i = C / pw;
-      int c = C % pw;
+      const int i = floor_div(C - dx, pw);
+      int c = C - dx - i * pw;
       if (c >= im.w) continue;
       if (mirror && (i & 1)) c = im.w - 1 - c;
       out(R, C) = im(r, c);
@@ -868,6 +921,8 @@ std::vector<Function> build_vocabulary() {
   un("transpose", transpose);
   un("antitranspose", antitranspose);
   un("majority_colour", majority_cell);
+  un("invert", invert);
+  un("flip_off_centre", flip_off_centre);
   const char *what[3] = {"cells", "colours", "objects"}, *shape[3] = {"square", "row", "column"};
   for (int a = 0; a < 3; ++a)
     for (int b = 0; b < 3; ++b)
@@ -900,7 +955,7 @@ std::vector<Function> build_vocabulary() {
   un("centre", centre);
 
   using CanvasFn = std::function<Image(const Image &, const Image &)>;
-  const std::pair<const char *, CanvasFn> canvases[7] = {
+  const std::pair<const char *, CanvasFn> canvases[11] = {
       {"embed", [](const Image &im, const Image &cv) { return embed(im, cv); }},
       {"wrap", wrap},
       {"scale_to", scale_to},
@@ -908,6 +963,10 @@ std::vector<Function> build_vocabulary() {
       {"tile_gap", [](const Image &im, const Image &cv) { return tiling(im, cv, 1, false); }},
       {"mirror_tile", [](const Image &im, const Image &cv) { return tiling(im, cv, 0, true); }},
       {"mirror_tile_gap", [](const Image &im, const Image &cv) { return tiling(im, cv, 1, true); }},
+      {"resample", resample},
+      {"tile_anchored", [](const Image &im, const Image &cv) { return tiling(im, cv, 0, false, true); }},
+      {"tile_gap_anchored", [](const Image &im, const Image &cv) { return tiling(im, cv, 1, false, true); }},
+      {"mirror_tile_anchored", [](const Image &im, const Image &cv) { return tiling(im, cv, 0, true, true); }},
   };
   for (const auto &cf : canvases) {
     v.push_back(canvas_entry(std::string(cf.first) + "(input_size)", cf.second, 0));

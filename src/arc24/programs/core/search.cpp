@@ -111,7 +111,7 @@ std::pair<int, int> predict_size(const std::vector<Pair> &train, const Image &te
 
 struct Piece {
   std::vector<uint8_t> cells;  // every train output's canvas, then the test canvas, row-major
-  int state, depth;
+  int state, depth;            // state < 0: the output of train pair -1 - state (a given)
   int adapter;                 // 0 none, 1 to_origin, 2 embed
   int colour;                  // 0: as made, else recoloured to it
 };
@@ -303,6 +303,19 @@ class Search {
       pieces_.push_back(Piece{buf, state, depth, adapter, colour});
     };
     std::vector<Image> ims(n_ + 1);
+    // Givens, as the reference has them: each train output, on every other example (its own pair gets
+    // a blank), where the sizes agree. A stack of one covers the other pairs only: a partial fit, the
+    // rest of the stack must paint its own pair.
+    const bool first_call = pieced_ == 0 && pieces_.empty();
+    for (int k = 0; k < n_ && first_call; ++k) {
+      const Image &given = train_[k].output;
+      bool fits = true;
+      for (int e = 0; e <= n_; ++e) {
+        fits &= out_h(e) == given.h && out_w(e) == given.w;
+        ims[e] = e == k ? Image(given.w, given.h) : given;
+      }
+      if (fits) add(ims, -1 - k, 1, 0, 0);
+    }
     for (size_t si = pieced_; si < states_.size() && pieces_.size() < max_pieces; pieced_ = ++si) {
       if (out_of_time(0.8)) { report_.status = "time"; break; }
       const State &s = states_[si];
@@ -532,6 +545,7 @@ class Search {
       text += (text.empty() ? "" : "; ") + v + " = " + expr;
       x = v;
     };
+    if (piece.state < 0) line("output_of_pair(" + std::to_string(-1 - piece.state) + ")");
     for (int s : chain) line(call(funcs[states_[s].func].name, x));
     if (piece.state >= 0 && states_[piece.state].list) line("compose(" + x + ")");
     if (piece.adapter == 1) line("to_origin(" + x + ")");
