@@ -358,7 +358,9 @@ class Search {
       Image t = ok ? shown(states_[si], n_) : Image();
       if (ok && t.h <= MAX_SIDE && t.w <= MAX_SIDE) { out_h_ = t.h, out_w_ = t.w; return; }
     }
-    if (!last) return;  // a deeper state may give it whole, the better guess
+    // A deeper state may give it whole, the better guess; but from depth 2 on the canvases of the
+    // output size need it, so the last rounds search with a side-by-side size rather than none.
+    if (!last && report_.depth < 2) return;
     int h = infer_side(true), w = h > 0 ? infer_side(false) : 0;
     if (h > 0 && w > 0) out_h_ = h, out_w_ = w;
   }
