@@ -1,6 +1,7 @@
 """The compiled program search (programs/core, programs/native.py) and how solver.py uses it.
 
-Hand-made tasks on real grids: one that only stacking pieces solves, one it must decline, one on a
+Hand-made tasks on real grids: one that only stacking pieces solves, one it must decline, one whose
+pair shows the rule wrongly (a partial fit), one answered by another pair's output, one on a
 background colour that the search sees as 0 and answers mapped back, and a search killed with -9
 mid-way that leaves no process behind and then runs whole.
 """
@@ -59,6 +60,24 @@ def test_outputs_unrelated_to_the_inputs_are_declined():
     result, = native.search_task(task, seconds=2, max_depth=2)
     assert all(c.goods < 3 for c in result.candidates)
     assert solve(task, ProgramBudget(seconds=2, searches="compiled")).ranked == [[]]
+
+
+def test_a_pair_that_shows_the_rule_wrongly_does_not_hide_it_but_ranks_it_as_a_partial_fit():
+    inputs = [shapes(5, 6, n=3) for _ in range(4)]
+    task = make_task(inputs, lambda g: g[:, ::-1].copy())
+    task.train[2] = Pair(task.train[2].input, RNG.integers(1, 10, (5, 6)).astype(np.int8))
+    result, = native.search_task(task, seconds=3, max_depth=2)
+    assert all(c.goods < 3 for c in result.candidates)
+    flipped = [c for c in result.candidates if np.array_equal(c.answer, task.test[0].output)]
+    assert flipped and flipped[0].goods == 2
+
+
+def test_other_pairs_outputs_are_pieces_of_their_own():
+    constant = RNG.integers(1, 10, (4, 4)).astype(np.int8)
+    task = make_task([shapes(4, 4, n=2) for _ in range(4)], lambda g: constant.copy())
+    result, = native.search_task(task, seconds=2, max_depth=1)
+    given = [c for c in result.candidates if "output_of_pair(" in c.program]
+    assert given and np.array_equal(given[0].answer, constant)
 
 
 def test_a_task_on_a_background_colour_is_searched_with_it_as_0_and_answered_in_its_own_colours():
