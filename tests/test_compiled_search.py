@@ -164,6 +164,22 @@ def test_every_view_maps_its_answers_back_to_the_tasks_own_frame_and_colours(nam
     assert all(sorted(m.tolist()) == list(range(10)) for m in view.maps)
 
 
+def test_a_view_that_renumbers_nothing_is_the_plain_view_and_is_searched_once():
+    from arc24.programs.solver import normalised_view, plain_view, transposed_view
+
+    one_colour = make_task([shapes(5, 5, colours=(3,)) for _ in range(4)], lambda g: g[::-1].copy())
+    assert normalised_view(one_colour).same_as(plain_view(one_colour))
+    assert not transposed_view(one_colour).same_as(plain_view(one_colour))
+    # the commonest colour is 2 in one pair, 3 in the other: the normalised view makes it one colour
+    a = np.zeros((4, 4), dtype=np.int8)
+    a[0, :3], a[1, 0] = 2, 1
+    b = np.zeros((4, 4), dtype=np.int8)
+    b[0, :3], b[1, 0] = 3, 1
+    marked = lambda g: np.where(g == 1, 5, 0).astype(np.int8)  # noqa: E731
+    swapped = Task("s", [Pair(a, marked(a)), Pair(b, marked(b))], [Pair(a, marked(a))])
+    assert not normalised_view(swapped).same_as(plain_view(swapped))
+
+
 def test_a_search_that_is_not_one_of_the_choices_is_refused_before_any_work():
     from arc24.config import ConfigError
     from arc24.solving.config import SolveConfig, from_dict
