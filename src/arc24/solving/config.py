@@ -63,7 +63,8 @@ class ProgramSettings:
     compiled_depth: int = 3  # the compiled search: functions composed before the output adapters
     compiled_share: float = 0.5  # of the seconds, for the compiled search when both run
     # How the compiled search sees the task, comma-separated, each view in its share of the time: plain
-    # (background as 0), normalised (colours renumbered by their role), transposed
+    # (background as 0), normalised (colours renumbered by their role), transposed; a view the same as
+    # another is searched once
     compiled_views: str = "plain,normalised"
     partial_fits: bool = True  # answers that reproduce some train pairs, after every answer that reproduces all
     # Processes searching; 0: every core the model's workers leave (at least 1). On a machine
