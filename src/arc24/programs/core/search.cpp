@@ -415,32 +415,22 @@ class Search {
     for (int e = 0; e < n_; ++e)
       for (size_t i = offset[e]; i < offset[e + 1]; ++i) care[e][i / 64] |= 1ULL << (i % 64);
 
-    // The pairs a stack must agree with: all of them, then all but one (a pair the rule does not
-    // reach, or one that shows it wrongly, should not hide it; such a stack ranks below full fits).
-    std::vector<std::vector<uint64_t>> agree{valid};
-    std::vector<std::vector<int>> gain_from{{}};
-    for (int c = 0; c < n_; ++c) gain_from[0].push_back(c);
-    for (int left_out = 0; n_ >= 2 && left_out < n_; ++left_out) {
-      std::vector<uint64_t> mask(words, 0);
-      std::vector<int> gains;
-      for (int c = 0; c < n_; ++c) {
-        if (c == left_out) continue;
-        for (size_t k = 0; k < words; ++k) mask[k] |= care[c][k];
-        gains.push_back(c);
-      }
-      agree.push_back(mask);
-      gain_from.push_back(gains);
-    }
     std::vector<int> thresholds;
     for (const Piece &p : pieces_)
       if (p.depth >= from_depth && (thresholds.empty() || thresholds.back() != p.depth)) thresholds.push_back(p.depth);
-    for (size_t m = 0; m < agree.size(); ++m) {
+    // The pairs a stack must agree with: all of them (left_out -1), then all but one (a pair the rule
+    // does not reach, or one that shows it wrongly, should not hide it; such a stack ranks below full fits).
+    for (int left_out = -1; left_out < (n_ >= 2 ? n_ : 0); ++left_out) {
+      std::vector<uint64_t> agree = valid;
+      if (left_out >= 0)
+        for (size_t k = 0; k < words; ++k) agree[k] &= ~care[left_out][k];
       for (int threshold : thresholds) {
         size_t allowed = 0;
         while (allowed < P && pieces_[allowed].depth <= threshold) ++allowed;
-        for (int c : gain_from[m]) {
+        for (int c = 0; c < n_; ++c) {
+          if (c == left_out) continue;
           if (cpu_seconds() - began_ > budget_.seconds) { report_.status = "time"; return; }
-          greedy(allowed, words, bad, zero, agree[m], care[c], offset);
+          greedy(allowed, words, bad, zero, agree, care[c], offset);
         }
       }
     }
