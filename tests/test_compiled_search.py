@@ -17,7 +17,8 @@ import pytest
 
 from arc24.data.task import Pair, Task
 from arc24.programs import native
-from arc24.programs.solver import ProgramBudget, background_map, solve
+from arc24.programs import ProgramSettings
+from arc24.programs.solver import background_map, solve
 from processes import HAS_PROC, alive, children, wait_until_gone
 
 RNG = np.random.default_rng(7)
@@ -59,7 +60,7 @@ def test_outputs_unrelated_to_the_inputs_are_declined():
     task = make_task(inputs, lambda g: noise[id(g)])
     result, = native.search_task(task, seconds=2, max_depth=2)
     assert all(c.goods < 3 for c in result.candidates)
-    assert solve(task, ProgramBudget(seconds=2, searches="compiled")).ranked == [[]]
+    assert solve(task, ProgramSettings(seconds=2, searches="compiled")).ranked == [[]]
 
 
 def test_a_pair_that_shows_the_rule_wrongly_does_not_hide_it_but_ranks_it_as_a_partial_fit():
@@ -94,7 +95,7 @@ def test_a_task_on_a_background_colour_is_searched_with_it_as_0_and_answered_in_
         inputs.append(g)
     task = make_task(inputs, largest_cropped)
     assert tuple(background_map(task)[:6]) == (5, 1, 2, 3, 4, 0)
-    result = solve(task, ProgramBudget(seconds=4, searches="compiled"))
+    result = solve(task, ProgramSettings(seconds=4, searches="compiled"))
     first = result.attempts(0)[0]
     assert np.array_equal(first.answer, task.test[0].output), first.program
     assert 5 in first.answer  # mapped back: the hole is the task's background, not 0

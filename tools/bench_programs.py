@@ -106,14 +106,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="a JSON file for the summaries and the per-task rows")
     args = parser.parse_args()
     from arc24.evaluation.bench import git_commit, machine
-    from arc24.programs.solver import ProgramBudget
+    from arc24.programs import ProgramSettings
 
     results, all_rows = [], {}
     for name in args.corpora:
-        budget = ProgramBudget(seconds=args.seconds, searches=args.searches, max_depth=args.max_depth,
-                               compiled_depth=args.compiled_depth, compiled_share=args.compiled_share,
-                               compiled_views=tuple(args.compiled_views.split(",")), partial_fits=args.partial_fits,
-                               max_states=args.max_states)
+        budget = ProgramSettings(seconds=args.seconds, searches=args.searches, max_depth=args.max_depth,
+                                 compiled_depth=args.compiled_depth, compiled_share=args.compiled_share,
+                                 compiled_views=args.compiled_views, partial_fits=args.partial_fits,
+                                 max_states=args.max_states)
         summary, rows = bench(name, args.data, budget, args.workers, args.limit)
         results.append(summary)
         all_rows[name] = rows

@@ -20,23 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from arc24.data.task import Grid, Pair, Task, grids_equal
+from arc24.programs import ProgramSettings
 
 MAX_ANSWERS = 2
-
-
-@dataclass(frozen=True)
-class ProgramBudget:
-    """What one task's program search may take, and which searches run."""
-
-    seconds: float = 10.0  # CPU seconds for the task, both searches together
-    searches: str = "both"  # one of SEARCHES
-    max_depth: int = 3  # the learner search: primitives composed before the learned step
-    max_states: int = 400_000  # distinct states each search keeps: its memory bound (about 1 KB each)
-    compiled_depth: int = 3  # the compiled search: functions composed before the output adapters
-    compiled_share: float = 0.5  # of SECONDS, for the compiled search when both run
-    compiled_views: tuple[str, ...] = ("plain", "normalised")  # of VIEWS, each searched in its share
-    # Answers that reproduce some train pairs but not all, ranked after every answer that reproduces all
-    partial_fits: bool = True
 
 
 @dataclass
@@ -68,29 +54,29 @@ class ProgramResult:
         return next((r[0] for r in self.ranked if r), None)
 
 
-def solve(task: Task, budget: ProgramBudget | None = None) -> ProgramResult:
+def solve(task: Task, settings: ProgramSettings | None = None) -> ProgramResult:
     """The programs that reproduce every train pair of TASK, their answers ranked per test input."""
-    budget = budget or ProgramBudget()
+    settings = settings or ProgramSettings()
     began = cpu_seconds()
     n_test = len(task.test)
     compiled, learned, partial = ([[] for _ in range(n_test)] for _ in range(3))
     status, states, depth = "done", 0, 0
-    if budget.searches in ("both", "compiled"):
-        share = budget.compiled_share if budget.searches == "both" else 1.0
-        compiled, partial, report = _compiled(task, budget.seconds * share / n_test, budget)
+    if settings.searches in ("both", "compiled"):
+        share = settings.compiled_share if settings.searches == "both" else 1.0
+        compiled, partial, report = _compiled(task, settings.seconds * share / n_test, settings)
         status, states, depth = report
-    if budget.searches in ("both", "learners"):
+    if settings.searches in ("both", "learners"):
         from arc24.programs.search import SearchBudget, search
 
-        left = max(budget.seconds - (cpu_seconds() - began), 0.2 * budget.seconds)
-        result = search(task, SearchBudget(seconds=left, max_depth=budget.max_depth, max_states=budget.max_states))
+        left = max(settings.seconds - (cpu_seconds() - began), 0.2 * settings.seconds)
+        result = search(task, SearchBudget(seconds=left, max_depth=settings.max_depth, max_states=settings.max_states))
         for i in range(n_test):
             learned[i] = [Attempt(s.answers[i], s.program, "learners", s.generalises, s.primitives)
                           for s in result.attempts(i)]
         states += result.states
         depth = max(depth, result.depth)
         status = status if status != "done" else result.status
-    ranked = [merge(compiled[i], learned[i]) + (partial[i] if budget.partial_fits else []) for i in range(n_test)]
+    ranked = [merge(compiled[i], learned[i]) + (partial[i] if settings.partial_fits else []) for i in range(n_test)]
     ranked = [merge(r) for r in ranked]  # distinct answers: a partial fit's answer may be a full fit's too
     return ProgramResult(task.id, status, cpu_seconds() - began, states, depth, ranked)
 
@@ -101,7 +87,7 @@ def cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def _compiled(task: Task, seconds: float, budget: ProgramBudget):
+def _compiled(task: Task, seconds: float, settings: ProgramSettings):
     """Per test input, the compiled search's answers that reproduce every train pair, and those that
     reproduce some (each list over the views in turn); and (status, states, depth)."""
     from arc24.programs.native import search_task
@@ -112,12 +98,12 @@ def _compiled(task: Task, seconds: float, budget: ProgramBudget):
     # A view that renumbers nothing is the plain view again (a third of the tasks of ARC-AGI-1): its
     # share goes to the views that differ.
     views = []
-    for name in budget.compiled_views:
+    for name in settings.views:
         view = VIEWS[name](task)
         if not any(view.same_as(v) for v in views):
             views.append(view)
     for view in views:
-        results = search_task(view.task, seconds / len(views), budget.compiled_depth, budget.max_states)
+        results = search_task(view.task, seconds / len(views), settings.compiled_depth, settings.max_states)
         for i, r in enumerate(results):
             attempts = [(c.goods, Attempt(view.answer(i, c.answer), c.program, "compiled", c.goods == n, ["compiled"],
                                           partial=c.goods < n)) for c in r.candidates]

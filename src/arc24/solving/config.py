@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from arc24.config import ConfigError, Limit, check_limits, from_dict
-from arc24.programs import SEARCHES, VIEWS
+from arc24.programs import SEARCHES, VIEWS, ProgramSettings
 
 LORA_CHOICES = ("continue", "new")
 
@@ -46,32 +46,6 @@ class TTFTSettings:
     learn_examples: bool = False
     max_seconds: float = 0.0  # 0: no limit; otherwise stop fine-tuning a task after this long
     memory_limit_gb: float = 0.0  # 0: none; a cap to make out-of-memory happen for real in tests
-
-
-@dataclass
-class ProgramSettings:
-    """The program search (arc24.programs), run on the CPU cores beside the model (solving/programs.py)."""
-
-    # CPU seconds per task, both searches; each stops and answers with what it has. 0: the share of the
-    # run's deadline its process has for each task, 10 s to 10 min (the competition's run on Kaggle)
-    seconds: float = 10.0
-    # Which searches run (arc24.programs.solver): "both", "compiled" (the vocabulary over images and
-    # lists, outputs stacked from pieces; C++ built on first use) or "learners" (Python, learned last steps)
-    searches: str = "both"
-    max_depth: int = 3  # the learner search: primitives composed, before the last learned step
-    max_states: int = 400_000  # distinct states each search keeps per task: its memory bound (about 1 KB each)
-    compiled_depth: int = 3  # the compiled search: functions composed before the output adapters
-    compiled_share: float = 0.5  # of the seconds, for the compiled search when both run
-    # How the compiled search sees the task, comma-separated, each view in its share of the time: plain
-    # (background as 0), normalised (colours renumbered by their role), transposed; a view the same as
-    # another is searched once
-    compiled_views: str = "plain,normalised"
-    partial_fits: bool = True  # answers that reproduce some train pairs, after every answer that reproduces all
-    # Processes searching; 0: every core the model's workers leave (at least 1). On a machine
-    # without a GPU the model's workers use every core, so the search runs before them, not beside.
-    workers: int = 0
-    # A task whose program fits every train pair is not fine-tuned or predicted by the model.
-    skip_model: bool = False
 
 
 SOLVERS = ("both", "programs", "model")
@@ -164,7 +138,7 @@ class SolveConfig:
         message names the setting, its allowed range and the value given. Each setting's own value
         first (`solve_limits`), so an unknown value is named before any consequence of the others."""
         check_limits(self, solve_limits())
-        views = [v.strip() for v in self.programs.compiled_views.split(",")]
+        views = self.programs.views
         if not all(v in VIEWS for v in views) or len(set(views)) != len(views):
             raise ConfigError(f"programs.compiled_views must be some of {', '.join(VIEWS)}, comma-separated, each once, "
                               f"got {self.programs.compiled_views!r}")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from arc24.config import ConfigError
 from arc24.data.task import Task, as_grid, grid_to_list
-from arc24.solving.config import ProgramSettings
+from arc24.programs import ProgramSettings
 from arc24.solving.predictions import Prediction
 from arc24.solving.progress import duration
 
@@ -98,16 +98,11 @@ class ProgramOutcome:
 
 def search_outcome(task: Task, settings: ProgramSettings) -> ProgramOutcome:
     """Search TASK within SETTINGS' budget; a failure of the search is the outcome's status, never raised."""
-    from arc24.programs.solver import ProgramBudget, solve
+    from arc24.programs.solver import solve
 
     began = time.perf_counter()
     try:
-        result = solve(task, ProgramBudget(seconds=settings.seconds, searches=settings.searches,
-                                           max_depth=settings.max_depth, max_states=settings.max_states,
-                                           compiled_depth=settings.compiled_depth,
-                                           compiled_share=settings.compiled_share,
-                                           compiled_views=tuple(v.strip() for v in settings.compiled_views.split(",")),
-                                           partial_fits=settings.partial_fits))
+        result = solve(task, settings)
     except Exception as exc:  # noqa: BLE001 - a bug of ours: the task's search fails, the run goes on
         from arc24.solving.workers import one_line
 
