@@ -167,6 +167,10 @@ class Search {
   HashSet seen_;
   size_t level_begin_ = 0;  // the first state of the last level expanded
   size_t pieced_ = 0;       // states made into pieces so far
+  // States already looked at for the output's size, whole and per side (rows, columns), and the side
+  // found: each round looks only at the new states.
+  size_t size_scanned_ = 0, side_scanned_[2] = {0, 0};
+  int side_found_[2] = {0, 0};
   HashSet piece_seen_;      // pieces made so far, by their cells
   std::vector<Piece> pieces_;
   std::vector<Candidate> cands_;
@@ -293,13 +297,7 @@ class Search {
         const Image &im = ims[e];
         for (uint8_t c : im.px) buf[k++] = colour && c ? uint8_t(colour) : c;
       }
-      uint64_t h = 1469598103934665603ULL;
-      for (size_t i = 0; i < cells; i += 8) {
-        uint64_t v = 0;
-        for (size_t j = i; j < std::min(cells, i + 8); ++j) v = v << 8 | buf[j];
-        h = mix(h, v);
-      }
-      if (!seen.insert(h)) return;
+      if (!seen.insert(hash_cells(buf.data(), cells))) return;
       pieces_.push_back(Piece{buf, state, depth, adapter, colour});
     };
     std::vector<Image> ims(n_ + 1);
@@ -349,7 +347,7 @@ class Search {
   // output, as their own side (or the other) times 1-3 plus a constant.
   void infer_size_from_states(bool last) {
     const size_t looked_at = std::min<size_t>(states_.size(), 20000);
-    for (size_t si = 0; si < looked_at; ++si) {
+    for (size_t si = size_scanned_; si < looked_at; size_scanned_ = ++si) {
       bool ok = true;
       for (int e = 0; e < n_ && ok; ++e) {
         Image im = shown(states_[si], e);
@@ -365,7 +363,8 @@ class Search {
     if (h > 0 && w > 0) out_h_ = h, out_w_ = w;
   }
 
-  int infer_side(bool rows) const {
+  int infer_side(bool rows) {
+    if (side_found_[rows]) return side_found_[rows];
     auto side = [&](const Image &im, bool r) { return r ? im.h : im.w; };
     int first = side(train_[0].output, rows);
     bool constant = true;
@@ -373,7 +372,7 @@ class Search {
     if (constant) return first;
     std::vector<Image> ims(n_ + 1);
     const size_t looked_at = std::min<size_t>(states_.size(), 20000);
-    for (size_t si = 0; si < looked_at; ++si) {
+    for (size_t si = side_scanned_[rows]; si < looked_at; side_scanned_[rows] = ++si) {
       for (int e = 0; e <= n_; ++e) ims[e] = shown(states_[si], e);
       for (bool from_rows : {rows, !rows}) {
         for (int a = 1; a <= 3; ++a) {
@@ -381,7 +380,7 @@ class Search {
           bool all = true;
           for (int e = 1; e < n_ && all; ++e) all = side(train_[e].output, rows) == a * side(ims[e], from_rows) + b;
           int t = a * side(ims[n_], from_rows) + b;
-          if (all && t >= 1 && t <= MAX_SIDE) return t;
+          if (all && t >= 1 && t <= MAX_SIDE) return side_found_[rows] = t;
         }
       }
     }
@@ -392,15 +391,13 @@ class Search {
   // did not have (a state of depth d makes pieces of depth d or more).
   void stack(int from_depth) {
     if (pieces_.empty()) return;
-    size_t train_cells = 0;
     std::vector<size_t> offset(n_ + 2, 0);
     for (int e = 0; e <= n_; ++e) offset[e + 1] = offset[e] + size_t(out_h(e)) * out_w(e);
-    train_cells = offset[n_];
-    const size_t words = (train_cells + 63) / 64;
-    const size_t P = pieces_.size();
+    const size_t train_cells = offset[n_], words = (train_cells + 63) / 64, P = pieces_.size();
     std::vector<uint8_t> target(train_cells);
     for (int e = 0; e < n_; ++e) std::copy(train_[e].output.px.begin(), train_[e].output.px.end(), target.begin() + offset[e]);
-    // Per piece: where it differs from the train outputs, and where it is 0.
+    // Per piece, in one block for the greedy loop's sake (rebuilt each round: most pieces come in the
+    // last): where it differs from the train outputs, and where it is 0.
     std::vector<uint64_t> bad(P * words, 0), zero(P * words, 0);
     for (size_t p = 0; p < P; ++p) {
       const auto &c = pieces_[p].cells;
