@@ -19,6 +19,7 @@ from arc24.data.task import Pair, Task
 from arc24.programs import native
 from arc24.programs import ProgramSettings
 from arc24.programs.solver import background_map, solve
+from arc24.solving.programs import search_outcome
 from processes import HAS_PROC, alive, children, wait_until_gone
 
 RNG = np.random.default_rng(7)
@@ -71,6 +72,9 @@ def test_a_pair_that_shows_the_rule_wrongly_does_not_hide_it_but_ranks_it_as_a_p
     assert all(c.goods < 3 for c in result.candidates)
     flipped = [c for c in result.candidates if np.array_equal(c.answer, task.test[0].output)]
     assert flipped and flipped[0].goods == 2
+    # A partial fit answers, but is not a program that fits: programs.skip_model still runs the model.
+    outcome = search_outcome(task, ProgramSettings(seconds=2, searches="compiled"))
+    assert outcome.answers[0] and outcome.program == "" and outcome.health()["fit"] == "no program fits"
 
 
 def test_other_pairs_outputs_are_pieces_of_their_own():

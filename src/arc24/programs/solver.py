@@ -51,7 +51,8 @@ class ProgramResult:
 
     @property
     def best(self) -> Attempt | None:
-        return next((r[0] for r in self.ranked if r), None)
+        """The first answer of a program that reproduces every train pair; a partial fit is never best."""
+        return next((a for r in self.ranked for a in r if not a.partial), None)
 
 
 def solve(task: Task, settings: ProgramSettings | None = None) -> ProgramResult:
