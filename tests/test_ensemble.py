@@ -44,7 +44,7 @@ PROGRAMS = [program(P1, "O = flip_h(I)"), program(P2, "O = rot180(I)")]
 
 
 def test_every_rule_is_tested():
-    assert set(ENSEMBLES) == {"programs-first", "first-each", "model-first", "score"}
+    assert set(ENSEMBLES) == {"programs-first", "first-and-fits", "first-each", "model-first", "score"}
 
 
 def test_programs_first_puts_every_program_answer_before_the_model():
@@ -66,6 +66,20 @@ def test_programs_first_puts_a_program_that_only_memorised_its_pairs_after_the_m
     # first-each trusts the first program whatever it learned
     result = vote([memorised] + model_votes(), ensemble="first-each")
     assert grids(result) == [P1, M1, M2, M3]
+
+
+def test_first_and_fits_keeps_the_programs_first_answer_and_their_fits_before_the_model():
+    memorised = program(P1, "O = map_colours(I, {1: 2})", generalises=False)
+    # The first answer stays first though leave-one-out could not confirm it (programs-first: after the model)
+    result = vote([memorised, program(P2, "O = rot180(I)")] + model_votes(), ensemble="first-and-fits")
+    assert grids(result) == [P1, P2, M1, M2, M3]
+    assert grids(vote([memorised, program(P2, "O = rot180(I)")] + model_votes(), ensemble="programs-first")) \
+        == [P2, M1, M2, M3, P1]
+    # A second answer that does not generalise waits behind the model's (first-each: behind its first only)
+    result = vote([program(P1, "O = flip_h(I)"), program(P2, "O = local_rule(I)", generalises=False)]
+                  + model_votes(), ensemble="first-and-fits")
+    assert grids(result) == [P1, M1, M2, M3, P2]
+    assert result.attempt_1.tolist() == P1 and result.attempt_2.tolist() == M1
 
 
 def test_first_each_takes_the_first_answer_of_each_source():
@@ -98,6 +112,7 @@ def test_score_with_unscored_program_answers_puts_them_last_in_their_order():
 
 @pytest.mark.parametrize("ensemble, order", [
     ("programs-first", [P1, M2, M1, M3]),
+    ("first-and-fits", [P1, M2, M1, M3]),
     ("first-each", [P1, M1, M2, M3]),
     ("model-first", [M1, M2, M3, P1]),
 ])

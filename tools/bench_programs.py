@@ -71,7 +71,7 @@ def bench(name: str, data: Path, budget, workers: int, limit: int) -> tuple[dict
     solved = [r for r in rows if all(r["right"])]
     wrong_fit = [r for r in rows if r["fits"] and not any(r["right"])]
     used = Counter(p for r in solved for p in set(r["primitives"]))
-    # The ensemble's default rule (first-each) takes the programs' first answer whatever the model says.
+    # first-each (an ensemble rule) takes the programs' first answer whatever the model says.
     first = [r for r in rows if all(r["first_right"])]
     return {"corpus": name, "tasks": len(rows), "solved": len(solved), "solved_by_the_first_answer": len(first),
             "score": round(sum(sum(r["right"]) / len(r["right"]) for r in rows) / max(len(rows), 1), 4),

@@ -71,7 +71,7 @@ class SolveConfig:
     solvers: str = "both"
     programs: ProgramSettings = field(default_factory=ProgramSettings)
     # How the programs' and the model's candidates become two attempts (voting.ENSEMBLES).
-    ensemble: str = "first-each"
+    ensemble: str = "first-and-fits"
     challenges: str = ""  # empty: the competition's test challenges under /kaggle/input (notebook only)
     solutions: str | None = None  # validation runs: score at the end
     out_dir: str = "."  # the run's folder: submission.json, predictions.jsonl, health.json, summary.json

@@ -23,7 +23,7 @@ from arc24.data.task import grid_to_list
 from arc24.files import read_json, write_json_atomic
 from arc24.solving.predictions import Prediction, read_predictions, write_predictions
 from arc24.solving.submission import build_submission, write_submission
-from arc24.solving.voting import vote, vote_all
+from arc24.solving.voting import DEFAULT_ENSEMBLE, vote, vote_all
 
 ERRORS_LOG = "errors.log"
 # "programs": no model answered (solvers=programs, or programs.skip_model), the program search did
@@ -175,7 +175,7 @@ class RunRecords:
 
     def __init__(self, tasks: dict, out: Path, settings: dict, overwrite: bool = False, prompt: str = "",
                  precision: str = "", selection: str = "vote", defaults: dict | None = None,
-                 ensemble: str = "first-each"):
+                 ensemble: str = DEFAULT_ENSEMBLE):
         self.tasks, self.out, self.prompt, self.precision = tasks, out, prompt, precision
         self.selection = selection  # how the model's candidates are ranked (voting.SELECTIONS)
         self.ensemble = ensemble  # how the programs' and the model's make the attempts (voting.ENSEMBLES)

@@ -34,14 +34,16 @@ SELECTIONS = {
 # name: the rule, as `arc24 rescore --help` and the README show it.
 ENSEMBLES = {
     "programs-first": "the answers of programs that generalise first (a program fits every train pair, and its "
-                      "learned step predicts each pair it was not fitted on), then the model's, then the other "
-                      "programs'",
+                      "learned step, if any, predicts each pair it was not fitted on; a partial fit never does), "
+                      "then the model's, then the other programs'",
+    "first-and-fits": "the programs' first answer, then the answers of programs that generalise (as "
+                      "programs-first), then the model's, then the other programs'",
     "first-each": "the first answer of each source (the 2024 reference's rule): programs, then the model, "
                   "then the rest as programs-first",
     "model-first": "the model's answers first, then the programs'",
     "score": "one ranking by the model's score under the scoring views, the programs' answers scored too",
 }
-DEFAULT_ENSEMBLE = "first-each"  # chosen on the suites (README, "Choosing the defaults")
+DEFAULT_ENSEMBLE = "first-and-fits"  # chosen on the whole suites (docs/defaults.md)
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,11 @@ def ensemble_ranking(programs: list[Candidate], model: list[Candidate], ensemble
     """The programs' candidates (simplest first) and the model's (by its selection) as one ranking."""
     if ensemble == "programs-first":
         order = [c for c in programs if c.generalises] + model + [c for c in programs if not c.generalises]
+    elif ensemble == "first-and-fits":
+        # The search's best guess, whatever it learned (a colour map leave-one-out cannot confirm), and
+        # every fit that generalises stay ahead of the model; a weaker answer does not.
+        rest = programs[1:]
+        order = programs[:1] + [c for c in rest if c.generalises] + model + [c for c in rest if not c.generalises]
     elif ensemble == "model-first":
         order = model + programs
     elif ensemble == "first-each":
