@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
-from arc24.programs import SEARCHES
+from arc24.programs import SEARCHES, ProgramSettings
 
 CORPORA = {
     "arc-agi-1-evaluation": ("arc-agi-1/arc-agi_evaluation_challenges.json", "arc-agi-1/arc-agi_evaluation_solutions.json"),
@@ -52,7 +52,7 @@ def _solve(args):
     hits = [right(result.attempts(i), pair.output) for i, pair in enumerate(task.test)]
     best = result.best
     return {"task": task.id, "status": result.status, "seconds": round(result.seconds, 3), "states": result.states,
-            "depth": result.depth, "fits": any(not a.partial for r in result.ranked for a in r), "right": [any(h) for h in hits],
+            "depth": result.depth, "fits": best is not None, "right": [any(h) for h in hits],
             "first_right": [bool(h) and h[0] for h in hits],
             # which search gave the right answer, per test input (None: neither)
             "right_by": [next((a.source for a, ok in zip(result.attempts(i), h) if ok), None) for i, h in enumerate(hits)],
@@ -71,7 +71,8 @@ def bench(name: str, data: Path, budget, workers: int, limit: int) -> tuple[dict
     solved = [r for r in rows if all(r["right"])]
     wrong_fit = [r for r in rows if r["fits"] and not any(r["right"])]
     used = Counter(p for r in solved for p in set(r["primitives"]))
-    # first-each (an ensemble rule) takes the programs' first answer whatever the model says.
+    # The ensemble's default rule (first-and-fits, as first-each) keeps the programs' first answer whatever the
+    # model says.
     first = [r for r in rows if all(r["first_right"])]
     return {"corpus": name, "tasks": len(rows), "solved": len(solved), "solved_by_the_first_answer": len(first),
             "score": round(sum(sum(r["right"]) / len(r["right"]) for r in rows) / max(len(rows), 1), 4),
@@ -90,23 +91,23 @@ def _one_thread():
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    default = ProgramSettings()  # the search's defaults are `arc24 solve`'s
     parser.add_argument("corpora", nargs="+")
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
-    parser.add_argument("--seconds", type=float, default=10.0, help="the search's budget per task")
-    parser.add_argument("--max-depth", type=int, default=3, help="the learner search's depth")
-    parser.add_argument("--searches", choices=SEARCHES, default="both")
-    parser.add_argument("--compiled-depth", type=int, default=3)
-    parser.add_argument("--compiled-share", type=float, default=0.5)
-    parser.add_argument("--compiled-views", default="plain,normalised", help="comma-separated (solver.VIEWS)")
+    parser.add_argument("--seconds", type=float, default=default.seconds, help="the search's budget per task")
+    parser.add_argument("--max-depth", type=int, default=default.max_depth, help="the learner search's depth")
+    parser.add_argument("--searches", choices=SEARCHES, default=default.searches)
+    parser.add_argument("--compiled-depth", type=int, default=default.compiled_depth)
+    parser.add_argument("--compiled-share", type=float, default=default.compiled_share)
+    parser.add_argument("--compiled-views", default=default.compiled_views, help="comma-separated (solver.VIEWS)")
     parser.add_argument("--no-partial-fits", dest="partial_fits", action="store_false",
                         help="only answers that reproduce every train pair")
-    parser.add_argument("--max-states", type=int, default=400_000)
+    parser.add_argument("--max-states", type=int, default=default.max_states)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--limit", type=int, default=0, help="only the first N tasks of each corpus")
     parser.add_argument("--out", type=Path, help="a JSON file for the summaries and the per-task rows")
     args = parser.parse_args()
     from arc24.evaluation.bench import git_commit, machine
-    from arc24.programs import ProgramSettings
 
     results, all_rows = [], {}
     for name in args.corpora:

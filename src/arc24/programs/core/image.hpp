@@ -29,27 +29,28 @@ using Images = std::vector<Image>;
 
 inline Image bad() { return Image(); }
 
-// 64-bit hash of N cells (a multiplicative mix, not cryptographic), 8 cells a step.
+// One step of the image hashes: V mixed into H (multiplicative, not cryptographic).
+inline void mix_into(uint64_t &h, uint64_t v) { h = (h ^ v) * 1099511628211ULL; h ^= h >> 29; }
+
+// 64-bit hash of N cells, 8 cells a step, continuing from H.
 inline uint64_t hash_cells(const uint8_t *cells, size_t n, uint64_t h = 1469598103934665603ULL) {
-  auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ULL; h ^= h >> 29; };
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t v;
     std::memcpy(&v, cells + i, 8);  // the 8 cells little-endian, as x86 loads them
-    mix(v);
+    mix_into(h, v);
   }
   uint64_t v = 0;
   for (int k = 0; i < n; ++i, ++k) v |= uint64_t(cells[i]) << (8 * k);
-  mix(v ^ 0x9e3779b97f4a7c15ULL);
+  mix_into(h, v ^ 0x9e3779b97f4a7c15ULL);
   return h;
 }
 
 // 64-bit hash of position, size and cells.
 inline uint64_t hash_image(const Image &im) {
   uint64_t h = 1469598103934665603ULL;
-  auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ULL; h ^= h >> 29; };
-  mix(uint64_t(uint32_t(im.x)) << 32 | uint32_t(im.y));
-  mix(uint64_t(uint32_t(im.w)) << 32 | uint32_t(im.h));
+  mix_into(h, uint64_t(uint32_t(im.x)) << 32 | uint32_t(im.y));
+  mix_into(h, uint64_t(uint32_t(im.w)) << 32 | uint32_t(im.h));
   return hash_cells(im.px.data(), im.px.size(), h);
 }
 
